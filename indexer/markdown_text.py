@@ -1,0 +1,51 @@
+"""Markdown → plain text, via the ``markdown`` package, so snippets and answers read cleanly."""
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+
+import markdown
+
+_BLOCKS = {"p", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "blockquote", "br", "div", "table"}
+_CELLS = {"td", "th"}
+
+
+class _TextCollector(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.skip = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("script", "style"):
+            self.skip += 1
+        elif tag == "li":
+            self.parts.append("\n- ")
+        elif tag in _CELLS:
+            self.parts.append(" | ")
+
+    def handle_endtag(self, tag):
+        if tag in ("script", "style"):
+            self.skip = max(0, self.skip - 1)
+        elif tag in _BLOCKS:
+            self.parts.append("\n")
+
+    def handle_data(self, data):
+        if self.skip:
+            return
+        if not data.strip():  # whitespace between tags: keep inline spaces, drop layout newlines
+            data = "" if "\n" in data else " "
+        self.parts.append(data)
+
+
+def render_html(md: str) -> str:
+    return markdown.markdown(md, extensions=["tables", "sane_lists"])
+
+
+def markdown_to_text(md: str) -> str:
+    collector = _TextCollector()
+    collector.feed(render_html(md))
+    text = "".join(collector.parts)
+    lines = [re.sub(r"[ \t]+", " ", line).strip() for line in text.split("\n")]
+    lines = [line.removeprefix("| ").strip() if line.startswith("| ") else line for line in lines]
+    return "\n".join(line for line in lines if line)
