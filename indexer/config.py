@@ -66,8 +66,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("weight_dense", 1.0, "Fusion weight of the dense arm.", float),
     Setting("weight_bm25", 1.0, "Fusion weight of the BM25 arm.", float),
     Setting("weight_questions", 1.0, "Fusion weight of the questions: phrasing arm.", float),
-    Setting("product_boost", 0.5, "Relative boost for articles of a product the question names; "
-            "sibling products' articles are demoted by the same factor.", float),
+    Setting("product_boost", 0.5, "When a question names a product, articles about other products "
+            "have their score divided by (1 + this).", float),
     Setting("confidence_threshold", 0.86,
             "Minimum top evidence score for confident=true (see README, Confidence).", float),
     Setting("include_expired", False, "Suggest expired articles too (flagged, ranked last).", _bool),

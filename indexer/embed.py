@@ -71,7 +71,8 @@ class SentenceTransformerEmbedder:
             raise EmbedderError(f"cannot load sentence-transformers model {model!r}: {exc}") from exc
         self._prompts = {"query": query_prompt, "passage": passage_prompt}
         self._lock = threading.Lock()
-        self.dim = int(self._model.get_sentence_embedding_dimension())
+        dimension = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        self.dim = int(dimension())
         prompts = hashlib.sha256(f"{query_prompt}\0{passage_prompt}".encode()).hexdigest()[:8]
         self.id = f"st/{model}@prompts-{prompts}"
 

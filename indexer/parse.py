@@ -24,6 +24,16 @@ HEADING = re.compile(r"^(#{2,3})\s+(.+?)\s*#*\s*$")
 FENCE = re.compile(r"^\s*(```|~~~)")
 
 
+class _FrontMatterLoader(yaml.SafeLoader):
+    """SafeLoader that keeps dates as text, so an invalid one is reported, not raised."""
+
+
+_FrontMatterLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 @dataclass(frozen=True)
 class ParsedKB:
     articles: tuple[Article, ...]
@@ -150,7 +160,7 @@ def _split_front_matter(text: str, report) -> tuple[dict | None, str, int]:
     block = text[4:end + 1]
     body_line = block.count("\n") + 3
     try:
-        meta = yaml.safe_load(block)
+        meta = yaml.load(block, Loader=_FrontMatterLoader)  # noqa: S506 - a SafeLoader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 2 if mark is not None else 1

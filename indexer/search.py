@@ -219,15 +219,15 @@ class Searcher:
         return fusion.rrf(rankings, weights, self.config.rrf_k)
 
     def _apply_product_hint(self, fused: dict[str, float], mentioned: list[str]) -> None:
-        """Articles of a named product rise; its siblings' articles (other products) sink."""
+        """Sibling products' articles sink below the named product's; shop-wide rules stay put."""
         if not mentioned:
             return
-        factor = 1.0 + self.config.product_boost
+        named = [normalize(m) for m in mentioned]
+        demote = 1.0 / (1.0 + self.config.product_boost)
         for article_id in fused:
-            products = self.articles[article_id].products
-            if not products:
-                continue
-            fused[article_id] *= factor if set(products) & set(mentioned) else 1.0 / factor
+            products = [normalize(p) for p in self.articles[article_id].products]
+            if products and not any(m in p or p in m for m in named for p in products):
+                fused[article_id] *= demote
 
     def _suggest(self, article_id, score, vector, bm25_all, terms, today) -> Suggestion:
         article = self.articles[article_id]

@@ -23,7 +23,8 @@ def make_snippet(text: str, query_terms: set[str], tokenizer: Tokenizer,
     best = max(range(len(sentences)), key=lambda i: (scored[i], -i))
     chosen = sentences[best]
     if len(chosen) < SHORT_SENTENCE and best + 1 < len(sentences):
-        chosen = chosen + sentences[best + 1]
+        joiner = "" if chosen[-1] in "。！？；…!?;" else " "
+        chosen = chosen + joiner + sentences[best + 1]
     return Snippet(chosen, highlight(chosen, query_terms, tokenizer))
 
 

