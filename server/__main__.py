@@ -1,0 +1,53 @@
+"""``python -m server`` (also ``kbs-serve``): serve the suggester under waitress, a production WSGI server."""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from indexer import config as cfg
+
+SERVER_SETTINGS = ("host", "port", "threads", "embedder", "st_model", "st_query_prompt", "st_passage_prompt",
+                   "embed_threads", "cors_origins", "reload_interval", "confidence_threshold", "fusion",
+                   "include_expired", "query_cache_size", "feedback_db")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m server", description=__doc__.splitlines()[0])
+    parser.add_argument("--index", help="index root published by 'python -m indexer build' "
+                                        "(default: setting index_dir)")
+    cfg.add_arguments(parser, SERVER_SETTINGS)
+    args = parser.parse_args(argv)
+    overrides = cfg.overrides_from(args, SERVER_SETTINGS)
+    if args.index:
+        overrides["index_dir"] = args.index
+    try:
+        config = cfg.load(overrides)
+    except cfg.ConfigError as exc:
+        parser.error(str(exc))
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from indexer.embed import EmbedderError
+
+    from .app import create_app
+
+    try:
+        app = create_app(config)
+    except EmbedderError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    holder = app.extensions["kbs_holder"]
+    if holder.searcher is None:
+        print(f"error: {holder.error}", file=sys.stderr)
+        return 2
+
+    import waitress
+
+    print(f"serving index {holder.version} on http://{config.host}:{config.port}", flush=True)
+    waitress.serve(app, host=config.host, port=config.port, threads=config.threads, ident="kb-suggest",
+                   channel_timeout=30, connection_limit=200)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,102 @@
+"""The API blueprint: parse the request, call the searcher, serialize the result."""
+from __future__ import annotations
+
+import dataclasses
+import time
+
+from flask import Blueprint, current_app, jsonify, request
+
+from indexer.markdown_text import render_html
+from indexer.search import SearchResult, Searcher
+
+from . import requests as parse
+from .errors import ApiError
+
+bp = Blueprint("api", __name__)
+
+
+def _config():
+    return current_app.extensions["kbs_config"]
+
+
+def _holder():
+    return current_app.extensions["kbs_holder"]
+
+
+def _searcher() -> Searcher:
+    searcher = _holder().searcher  # taken once: a reload cannot change it mid-request
+    if searcher is None:
+        raise ApiError(503, "index_unavailable", _holder().error or "no index is loaded yet")
+    return searcher
+
+
+def _result(result: SearchResult) -> dict:
+    return {
+        "suggestions": [
+            {**dataclasses.asdict(s), "highlights": [list(h) for h in s.highlights],
+             "products": list(s.products), "other_sections": list(s.other_sections)}
+            for s in result.suggestions
+        ],
+        "confident": result.confident,
+        "confidence": result.confidence,
+        "products_detected": list(result.products_detected),
+        "index_version": result.index_version,
+        "took_ms": round(result.took_ms, 3),
+    }
+
+
+@bp.post("/v1/suggest")
+def suggest():
+    query = parse.suggest_query(parse.json_body(request), _config().max_question_chars)
+    return jsonify(_result(_searcher().search(query)))
+
+
+@bp.post("/v1/suggest/batch")
+def suggest_batch():
+    config = _config()
+    queries = parse.batch_queries(parse.json_body(request), config.max_question_chars, config.max_batch)
+    started = time.perf_counter()
+    searcher = _searcher()
+    results = [_result(searcher.search(q)) for q in queries]
+    return jsonify({"results": results, "index_version": searcher.index.version,
+                    "took_ms": round((time.perf_counter() - started) * 1000, 3)})
+
+
+@bp.get("/v1/articles/<path:article_id>")
+def article(article_id: str):
+    searcher = _searcher()
+    found = searcher.articles.get(article_id)
+    if found is None:
+        raise ApiError(404, "not_found", f"no article with id {article_id!r}")
+    today = _holder().today()
+    return jsonify({
+        "id": found.id, "title": found.title, "category": found.category, "path": found.path,
+        "products": list(found.products), "questions": list(found.questions), "tags": list(found.tags),
+        "valid_from": found.valid_from.isoformat() if found.valid_from else None,
+        "valid_until": found.valid_until.isoformat() if found.valid_until else None,
+        "validity": found.validity(today),
+        "sections": [{"heading": " › ".join(s.heading_path), "anchor": s.anchor, "text": s.text}
+                     for s in found.sections],
+        "reply_template": found.reply_template,
+        "markdown": found.body,
+        "html": render_html(found.body, safe=True),
+        "index_version": searcher.index.version,
+    })
+
+
+@bp.get("/v1/facets")
+def facets():
+    searcher = _searcher()
+    return jsonify({"categories": searcher.categories, "products": searcher.products,
+                    "index_version": searcher.index.version})
+
+
+@bp.get("/healthz")
+def healthz():
+    return jsonify({"status": "ok"})
+
+
+@bp.get("/readyz")
+def readyz():
+    status = _holder().status()
+    return jsonify(status), (200 if status["ready"] else 503)

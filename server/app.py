@@ -1,0 +1,49 @@
+"""Application factory: ``create_app(config, searcher=None)``."""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from pathlib import Path
+
+from flask import Flask
+
+from indexer import config as cfg
+from indexer.search import QueryEncoder, Searcher
+
+from . import errors
+from .holder import IndexHolder
+
+
+def create_app(config=None, searcher: Searcher | None = None, today=dt.date.today) -> Flask:
+    """Build the app. With ``searcher`` (tests), serve it; otherwise load ``config.index_dir``
+    with the configured embedder and watch it for newly published versions."""
+    config = config or cfg.load()
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
+    app.json.ensure_ascii = False
+    app.json.sort_keys = False
+    app.extensions["kbs_config"] = config
+
+    if searcher is not None:
+        holder = IndexHolder(Path(config.index_dir), searcher.encoder, config, today, searcher=searcher)
+    else:
+        from indexer.embed import create_embedder
+
+        encoder = QueryEncoder(create_embedder(config), config.query_cache_size)
+        holder = IndexHolder(Path(config.index_dir), encoder, config, today)
+        holder.reload()
+        holder.start_watching(config.reload_interval)
+    app.extensions["kbs_holder"] = holder
+
+    if config.cors_origins:
+        from flask_cors import CORS
+
+        origins = "*" if "*" in config.cors_origins else list(config.cors_origins)
+        CORS(app, origins=origins, methods=["GET", "POST", "OPTIONS"], allow_headers=["Content-Type"])
+
+    from .api import bp
+
+    app.register_blueprint(bp)
+    errors.register(app)
+    logging.getLogger("server").setLevel(logging.INFO)
+    return app

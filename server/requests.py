@@ -1,0 +1,89 @@
+"""Request parsing and validation: JSON bodies → search Queries, or ApiError."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Request
+
+from indexer.search import ARMS, Query
+
+from .errors import ApiError
+
+TOP_K_RANGE = (1, 20)
+
+
+def json_body(request: Request) -> dict[str, Any]:
+    if not request.is_json:
+        raise ApiError(415, "unsupported_media_type", "send the body as JSON (Content-Type: application/json)")
+    body = request.get_json(silent=True)
+    if body is None:
+        raise ApiError(400, "invalid_json", "the body is not valid JSON")
+    if not isinstance(body, dict):
+        raise ApiError(400, "invalid_request", "the body must be a JSON object")
+    return body
+
+
+def _check_keys(body: dict, allowed: set[str], where: str = "body") -> None:
+    unknown = sorted(set(body) - allowed)
+    if unknown:
+        raise ApiError(400, "invalid_request", f"unknown field(s) in {where}: {', '.join(unknown)}")
+
+
+def question_text(value: Any, max_chars: int, field: str = "question") -> str:
+    if value is None:
+        raise ApiError(400, "invalid_request", f"'{field}' is required")
+    if not isinstance(value, str):
+        raise ApiError(400, "invalid_request", f"'{field}' must be a string")
+    if not value.strip():
+        raise ApiError(400, "invalid_request", f"'{field}' is empty")
+    if len(value) > max_chars:
+        raise ApiError(413, "question_too_long", f"'{field}' has {len(value)} characters; the limit is {max_chars}")
+    return value.strip()
+
+
+def _optional_str(body: dict, key: str) -> str | None:
+    value = body.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise ApiError(400, "invalid_request", f"'{key}' must be a non-empty string")
+    return value.strip()
+
+
+def search_options(body: dict) -> dict[str, Any]:
+    """The options shared by single and batch suggest: top_k, filters, product, weights, …"""
+    top_k = body.get("top_k", 5)
+    if isinstance(top_k, bool) or not isinstance(top_k, int) or not TOP_K_RANGE[0] <= top_k <= TOP_K_RANGE[1]:
+        raise ApiError(400, "invalid_request", f"'top_k' must be an integer from {TOP_K_RANGE[0]} to {TOP_K_RANGE[1]}")
+    filters = body.get("filters") or {}
+    if not isinstance(filters, dict):
+        raise ApiError(400, "invalid_request", "'filters' must be an object")
+    _check_keys(filters, {"category", "product"}, "filters")
+    include_expired = body.get("include_expired")
+    if include_expired is not None and not isinstance(include_expired, bool):
+        raise ApiError(400, "invalid_request", "'include_expired' must be true or false")
+    weights = body.get("weights")
+    if weights is not None:
+        if not isinstance(weights, dict) or not all(
+                k in ARMS and isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0
+                for k, v in weights.items()):
+            raise ApiError(400, "invalid_request", f"'weights' maps {', '.join(ARMS)} to non-negative numbers")
+    return {"top_k": top_k, "category": _optional_str(filters, "category"),
+            "product": _optional_str(body, "product") or _optional_str(filters, "product"),
+            "include_expired": include_expired, "weights": weights}
+
+
+def suggest_query(body: dict, max_chars: int) -> Query:
+    _check_keys(body, {"question", "top_k", "filters", "product", "include_expired", "weights"})
+    return Query(question_text(body.get("question"), max_chars), **search_options(body))
+
+
+def batch_queries(body: dict, max_chars: int, max_batch: int) -> list[Query]:
+    _check_keys(body, {"questions", "top_k", "filters", "product", "include_expired", "weights"})
+    questions = body.get("questions")
+    if not isinstance(questions, list) or not questions:
+        raise ApiError(400, "invalid_request", "'questions' must be a non-empty list of strings")
+    if len(questions) > max_batch:
+        raise ApiError(413, "batch_too_large", f"{len(questions)} questions; the limit is {max_batch}")
+    options = search_options(body)
+    return [Query(question_text(q, max_chars, f"questions[{i}]"), **options) for i, q in enumerate(questions)]

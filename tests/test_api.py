@@ -1,0 +1,173 @@
+"""Every endpoint and error case, through Flask's test client (fake embedder, fixture KB)."""
+import pytest
+
+from server import create_app
+from tests.conftest import TODAY, make_searcher
+
+SUGGESTION_KEYS = {"article_id", "title", "category", "section", "anchor", "snippet", "highlights", "answer",
+                   "reply_template", "source", "score", "scores", "products", "valid_until", "expired",
+                   "other_sections"}
+
+
+def ask(client, **body):
+    return client.post("/v1/suggest", json=body)
+
+
+def test_suggest_returns_ranked_suggestions_with_sources(client):
+    response = ask(client, question="七天无理由退货运费谁出", top_k=3)
+    assert response.status_code == 200
+    body = response.get_json()
+    assert set(body) == {"suggestions", "confident", "confidence", "products_detected", "index_version", "took_ms"}
+    assert 1 <= len(body["suggestions"]) <= 3
+    top = body["suggestions"][0]
+    assert set(top) == SUGGESTION_KEYS
+    assert top["article_id"] == "seven-day-return"
+    assert top["section"] == "运费"
+    assert top["source"] == "退换货/seven-day-return.md#运费"
+    assert top["reply_template"] == "亲，签收7天内未使用可以无理由退货哦～"
+    assert set(top["scores"]) == {"dense", "bm25", "questions"}
+    start, end = top["highlights"][0]
+    assert top["snippet"][start:end] in "七天无理由退货运费谁出"
+    ids = [s["article_id"] for s in body["suggestions"]]
+    assert len(ids) == len(set(ids)), "each article appears once"
+
+
+def test_filters_product_and_weights(client):
+    body = ask(client, question="保质期多久", filters={"category": "保质期"}, top_k=5).get_json()
+    assert {s["category"] for s in body["suggestions"]} == {"保质期"}
+    body = ask(client, question="保质期多久", product="玫瑰精华液").get_json()
+    assert body["suggestions"][0]["article_id"] == "serum-shelf-life"
+    assert "cream-shelf-life" not in [s["article_id"] for s in body["suggestions"]]
+    body = ask(client, question="发货", weights={"bm25": 1, "dense": 0, "questions": 0}).get_json()
+    assert body["suggestions"][0]["article_id"] == "shipping-time"
+
+
+def test_expired_articles_are_hidden_unless_asked_for(client):
+    hidden = ask(client, question="夏季满减活动有什么优惠", top_k=10).get_json()
+    assert "old-promo" not in [s["article_id"] for s in hidden["suggestions"]]
+    shown = ask(client, question="夏季满减活动有什么优惠", top_k=10, include_expired=True).get_json()
+    flagged = [s for s in shown["suggestions"] if s["article_id"] == "old-promo"]
+    assert flagged and flagged[0]["expired"] is True
+    assert shown["suggestions"][-1]["article_id"] == "old-promo", "expired ones rank after valid ones"
+
+
+def test_batch(client):
+    response = client.post("/v1/suggest/batch", json={"questions": ["发货时间", "退款多久到账"], "top_k": 1})
+    assert response.status_code == 200
+    results = response.get_json()["results"]
+    assert [r["suggestions"][0]["article_id"] for r in results] == ["shipping-time", "refund-time"]
+
+
+def test_article_health_ready_facets(client):
+    article = client.get("/v1/articles/seven-day-return").get_json()
+    assert article["title"] == "七天无理由退货" and "<h2>适用条件</h2>" in article["html"]
+    assert article["validity"] == "valid"
+    assert client.get("/healthz").get_json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200 and ready.get_json()["ready"] is True
+    assert ready.get_json()["counts"] == {"articles": 6, "chunks": 8, "phrasings": 12}
+    facets = client.get("/v1/facets").get_json()
+    assert "保质期" in facets["categories"] and "玫瑰面霜" in facets["products"]
+
+
+def test_error_shape_is_pinned(client):
+    response = client.post("/v1/suggest", data="{not json", content_type="application/json")
+    assert response.status_code == 400
+    assert response.get_json() == {"error": {"code": "invalid_json", "message": "the body is not valid JSON"}}
+
+
+@pytest.mark.parametrize("kwargs, status, code", [
+    ({"data": "{bad", "content_type": "application/json"}, 400, "invalid_json"),
+    ({"json": {}}, 400, "invalid_request"),
+    ({"json": {"question": ""}}, 400, "invalid_request"),
+    ({"json": {"question": "   \n\t "}}, 400, "invalid_request"),
+    ({"json": {"question": 42}}, 400, "invalid_request"),
+    ({"json": {"question": "发货", "top_k": "5"}}, 400, "invalid_request"),
+    ({"json": {"question": "发货", "top_k": True}}, 400, "invalid_request"),
+    ({"json": {"question": "发货", "top_k": 0}}, 400, "invalid_request"),
+    ({"json": {"question": "发货", "top_k": 21}}, 400, "invalid_request"),
+    ({"json": {"question": "发货", "filters": ["x"]}}, 400, "invalid_request"),
+    ({"json": {"question": "发货", "filters": {"colour": "red"}}}, 400, "invalid_request"),
+    ({"json": {"question": "发货", "filters": {"category": "没有这个分类"}}}, 400, "invalid_request"),
+    ({"json": {"question": "发货", "weights": {"dense": -1}}}, 400, "invalid_request"),
+    ({"json": {"question": "发货", "surprise": 1}}, 400, "invalid_request"),
+    ({"json": ["发货"]}, 400, "invalid_request"),
+    ({"json": {"question": "发" * 2001}}, 413, "question_too_long"),
+    ({"data": '{"question": "' + "x" * 70000 + '"}', "content_type": "application/json"}, 413, "payload_too_large"),
+    ({"data": "question=发货", "content_type": "application/x-www-form-urlencoded"}, 415, "unsupported_media_type"),
+    ({"data": "发货", "content_type": "text/plain"}, 415, "unsupported_media_type"),
+])
+def test_bad_requests_get_clear_json_errors(client, kwargs, status, code):
+    response = client.post("/v1/suggest", **kwargs)
+    assert response.status_code == status
+    error = response.get_json()["error"]
+    assert error["code"] == code and error["message"]
+
+
+def test_question_at_the_limit_is_fine(client):
+    assert ask(client, question="发" * 2000).status_code == 200
+
+
+def test_batch_errors(client):
+    assert client.post("/v1/suggest/batch", json={"questions": []}).status_code == 400
+    assert client.post("/v1/suggest/batch", json={"questions": ["ok", ""]}).get_json()["error"]["message"] \
+        == "'questions[1]' is empty"
+    assert client.post("/v1/suggest/batch", json={"questions": ["x"] * 51}).status_code == 413
+
+
+def test_404_405_and_unknown_article(client):
+    assert client.get("/nowhere").get_json()["error"]["code"] == "not_found"
+    response = client.get("/v1/suggest")
+    assert response.status_code == 405 and response.get_json()["error"]["code"] == "method_not_allowed"
+    assert "POST" in response.headers["Allow"]
+    assert client.get("/v1/articles/nope").status_code == 404
+
+
+def test_no_index_is_503_with_reason(tmp_path, config):
+    app = create_app(config.replace(index_dir=str(tmp_path / "empty")))
+    client = app.test_client()
+    response = ask(client, question="发货")
+    assert response.status_code == 503 and response.get_json()["error"]["code"] == "index_unavailable"
+    assert "no published index" in response.get_json()["error"]["message"]
+    ready = client.get("/readyz")
+    assert ready.status_code == 503 and ready.get_json()["ready"] is False
+    assert client.get("/healthz").status_code == 200
+
+
+def test_unexpected_failure_is_a_500_without_stack_trace(app, client, monkeypatch):
+    searcher = app.extensions["kbs_holder"].searcher
+
+    def boom(query):
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(searcher, "search", boom)
+    response = ask(client, question="发货")
+    assert response.status_code == 500
+    assert response.get_json() == {"error": {"code": "internal_error",
+                                             "message": "internal error; the incident was logged"}}
+    assert b"Traceback" not in response.data and b"secret" not in response.data
+
+
+def test_cors_allows_only_configured_origins(built, tmp_path, config, hash_embedder):
+    config = config.replace(cors_origins="https://sidebar.example")
+    app = create_app(config, searcher=make_searcher(tmp_path / "index", hash_embedder, config), today=lambda: TODAY)
+    client = app.test_client()
+    allowed = client.post("/v1/suggest", json={"question": "发货"}, headers={"Origin": "https://sidebar.example"})
+    assert allowed.headers["Access-Control-Allow-Origin"] == "https://sidebar.example"
+    other = client.post("/v1/suggest", json={"question": "发货"}, headers={"Origin": "https://evil.example"})
+    assert "Access-Control-Allow-Origin" not in other.headers
+    preflight = client.options("/v1/suggest", headers={"Origin": "https://sidebar.example",
+                                                       "Access-Control-Request-Method": "POST"})
+    assert preflight.headers["Access-Control-Allow-Origin"] == "https://sidebar.example"
+
+
+def test_article_html_is_sanitized(kb_copy, tmp_path, config, hash_embedder):
+    from indexer.build import build
+
+    (kb_copy / "xss.md").write_text(
+        "---\nid: xss\ntitle: XSS\n---\n## A\n<script>alert(1)</script><img src=x onerror=alert(2)> 正文。\n",
+        encoding="utf-8")
+    build(kb_copy, tmp_path / "index", hash_embedder, config)
+    app = create_app(config, searcher=make_searcher(tmp_path / "index", hash_embedder, config))
+    html = app.test_client().get("/v1/articles/xss").get_json()["html"]
+    assert "<script" not in html and "onerror" not in html
