@@ -62,14 +62,17 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("candidates", 50, "Candidates pulled from each retrieval arm before fusion.", int),
     Setting("arms", ("dense", "bm25", "questions"), "Retrieval arms to use (comma list).", _csv),
     Setting("fusion", "rrf", "How arms are fused.", str, ("rrf", "weighted")),
-    Setting("rrf_k", 60, "RRF constant k in 1/(k + rank).", int),
+    Setting("rrf_k", 10, "RRF constant k in 1/(k + rank); small k trusts each arm's top ranks.", int),
     Setting("weight_dense", 1.0, "Fusion weight of the dense arm.", float),
     Setting("weight_bm25", 1.0, "Fusion weight of the BM25 arm.", float),
     Setting("weight_questions", 1.0, "Fusion weight of the questions: phrasing arm.", float),
     Setting("product_boost", 0.5, "When a question names a product, articles about other products "
             "have their score divided by (1 + this).", float),
-    Setting("confidence_threshold", 0.86,
-            "Minimum top evidence score for confident=true (see README, Confidence).", float),
+    Setting("confidence_threshold", 0.875,
+            "Minimum evidence of the top suggestion for confident=true "
+            "(calibrated with python -m eval --calibrate; see README, Confidence).", float),
+    Setting("cross_lingual_offset", 0.07, "Added to the evidence of questions with no Chinese characters: "
+            "cosines across languages run lower.", float),
     Setting("include_expired", False, "Suggest expired articles too (flagged, ranked last).", _bool),
     Setting("query_cache_size", 2048, "Entries in the query-embedding LRU cache.", int),
     # server

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
@@ -21,12 +22,14 @@ import numpy as np
 
 from . import fusion
 from .embed import Embedder
+from .pinyin import PREFIX as PINYIN_PREFIX, PinyinLexicon
 from .records import Article, Chunk
 from .snippet import make_snippet
 from .store import Index
 from .tokenize import normalize
 
 ARMS = ("dense", "bm25", "questions")
+_HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
 class QueryError(ValueError):
@@ -104,6 +107,9 @@ class Searcher:
         self._phrasings_of: dict[str, list[int]] = {}
         for i, phrasing in enumerate(index.phrasings):
             self._phrasings_of.setdefault(phrasing.article_id, []).append(i)
+        self.lexicon = PinyinLexicon(
+            (term, int(index.bm25.term_ptr[i + 1] - index.bm25.term_ptr[i]))
+            for term, i in index.bm25.vocab.items() if not term.startswith(PINYIN_PREFIX))
         self._products = sorted({p for a in self.articles.values() for p in a.products}, key=len, reverse=True)
         self.categories = sorted({a.category for a in self.articles.values()})
         self.products = sorted(self._products)
@@ -116,9 +122,10 @@ class Searcher:
         today = self.today()
         include_expired = self.config.include_expired if query.include_expired is None else query.include_expired
         eligible = self._eligible(query, include_expired, today)
-        mentioned = self._products_in(query)
-        terms = set(self.index.tokenizer.tokens(query.text))
-        vector = self.encoder.encode(query.text) if {"dense", "questions"} & set(arms) else None
+        text = self._spelled_out(query.text)
+        mentioned = self._products_in(query, text)
+        terms = set(self.index.tokenizer.tokens(text))
+        vector = self.encoder.encode(text) if {"dense", "questions"} & set(arms) else None
 
         bm25_all = self.index.bm25.scores(list(terms)) if "bm25" in arms else None
         rankings, evidence = self._candidates(arms, vector, bm25_all, eligible)
@@ -131,7 +138,7 @@ class Searcher:
 
         ranked = sorted(fused, key=order)[: query.top_k]
         suggestions = tuple(self._suggest(a, fused[a], vector, bm25_all, terms, today) for a in ranked)
-        confidence = self._confidence(suggestions)
+        confidence = self._confidence(suggestions, text)
         confident = bool(suggestions) and confidence >= self.config.confidence_threshold \
             and not suggestions[0].expired
         return SearchResult(suggestions, confident, confidence, self.index.version,
@@ -160,11 +167,15 @@ class Searcher:
             keep.add(article.id)
         return keep
 
-    def _products_in(self, query: Query) -> list[str]:
+    def _spelled_out(self, text: str) -> str:
+        """The question with pinyin spellings and initials (fahuo, bzq) replaced by KB words."""
+        return self.lexicon.rewrite(text)
+
+    def _products_in(self, query: Query, text: str) -> list[str]:
         """The product passed in, or else the KB products the question names (longest first)."""
         if query.product:
             return [query.product]
-        text = normalize(query.text)
+        text = normalize(text)
         found: list[str] = []
         for product in self._products:
             if normalize(product) in text and not any(normalize(product) in normalize(f) for f in found):
@@ -266,14 +277,20 @@ class Searcher:
                 return section.text
         return chunk.text
 
-    @staticmethod
-    def _confidence(suggestions: tuple[Suggestion, ...]) -> float:
-        """Evidence that the top article answers the question: its best semantic match,
-        to a section or to a known phrasing (cosine; see README for the calibration)."""
+    def _confidence(self, suggestions: tuple[Suggestion, ...], text: str) -> float:
+        """Evidence that the top article answers the question: the mean of its best cosine to a
+        section and to a known phrasing (when it has phrasings), plus an offset for questions
+        in another script than the KB's. See README, Confidence, for the calibration."""
         if not suggestions:
             return 0.0
-        top = suggestions[0].scores
-        return round(max(top["dense"], top["questions"]), 4)
+        top = suggestions[0]
+        signals = [top.scores["dense"]]
+        if self._phrasings_of.get(top.article_id):
+            signals.append(top.scores["questions"])
+        evidence = sum(signals) / len(signals)
+        if not _HAN.search(text):
+            evidence += self.config.cross_lingual_offset
+        return round(evidence, 4)
 
 
 def _faiss_search(index, vector, k: int, allowed: np.ndarray) -> list[tuple[int, float]]:

@@ -15,6 +15,8 @@ from typing import Iterable
 
 import jieba
 
+from .pinyin import syllable_bigrams
+
 jieba.setLogLevel(logging.WARNING)
 
 _WORDLIKE = re.compile(r"[\w\u4e00-\u9fff]", re.UNICODE)
@@ -85,4 +87,5 @@ class Tokenizer:
         return [(w, s, e) for w, s, e in raw if w.strip() and _WORDLIKE.search(w) and w not in STOPWORDS]
 
     def tokens(self, text: str) -> list[str]:
-        return [w for w, _, _ in self.spans(text)]
+        """Words, plus pinyin syllable bigrams that let homophone typos and Traditional characters match."""
+        return [w for w, _, _ in self.spans(text)] + syllable_bigrams(text)

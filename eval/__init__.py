@@ -1,0 +1,1 @@
+"""Retrieval-accuracy harness: labeled questions → Recall@k, MRR, nDCG, abstention, latency, failures."""

@@ -1,0 +1,71 @@
+"""``python -m eval`` (also ``kbs-eval``): measure retrieval accuracy on a labeled question set.
+
+Builds (or reuses) the index of the KB, runs every question through the same
+search code as the server, and prints a Markdown report.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+from indexer import config as cfg
+
+EVAL_SETTINGS = ("embedder", "st_model", "st_query_prompt", "st_passage_prompt", "embed_batch_size",
+                 "chunk_max_chars", "fusion", "rrf_k", "weight_dense", "weight_bm25", "weight_questions",
+                 "candidates", "confidence_threshold", "product_boost")
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .harness import CONFIGS
+
+    parser = argparse.ArgumentParser(prog="python -m eval", description=__doc__.splitlines()[0])
+    parser.add_argument("--kb", required=True, help="KB: a folder of Markdown articles or a .jsonl of {id,title,text}")
+    parser.add_argument("--questions", required=True, help="JSONL: {\"q\", \"relevant\": [ids], \"type\"?}")
+    parser.add_argument("--index", help="index root to build into or reuse (default: artifacts/eval-index/<kb>)")
+    parser.add_argument("--compare", action="store_true", help=f"run every configuration: {', '.join(CONFIGS)}")
+    parser.add_argument("--config", action="append", choices=list(CONFIGS),
+                        help="configuration(s) to run (default: hybrid)")
+    parser.add_argument("--as-of", type=dt.date.fromisoformat,
+                        help="date for article validity, YYYY-MM-DD (default: today)")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of Markdown")
+    parser.add_argument("--out", help="also write report.json, report.md and comparison.png here")
+    cfg.add_arguments(parser, EVAL_SETTINGS)
+    args = parser.parse_args(argv)
+    try:
+        config = cfg.load(cfg.overrides_from(args, EVAL_SETTINGS))
+    except cfg.ConfigError as exc:
+        parser.error(str(exc))
+
+    from indexer.build import KBError
+    from indexer.embed import EmbedderError, create_embedder
+
+    from . import report
+    from .harness import QuestionSetError, evaluate
+
+    kb = Path(args.kb)
+    root = Path(args.index) if args.index else \
+        Path("artifacts/eval-index") / hashlib.sha256(str(kb.resolve()).encode()).hexdigest()[:12]
+    configs = list(CONFIGS) if args.compare else (args.config or ["hybrid"])
+    try:
+        result = evaluate(kb, Path(args.questions), root, create_embedder(config), config, configs, args.as_of)
+    except KBError as exc:
+        for d in exc.diagnostics:
+            print(d, file=sys.stderr)
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except (QuestionSetError, EmbedderError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(result, ensure_ascii=False, indent=2) if args.json else report.markdown(result))
+    if args.out:
+        for path in report.write(result, Path(args.out)):
+            print(f"wrote {path}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,168 @@
+"""Runs labeled questions through the very Searcher the server uses, and scores the outcome."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from statistics import mean
+from typing import Iterable
+
+from indexer.build import build
+from indexer.parse import parse_kb
+from indexer.search import Query, QueryEncoder, Searcher
+from indexer.store import IndexLoadError, load_index, read_manifest, resolve
+
+from . import metrics
+
+K = 10
+CONFIGS: dict[str, tuple[str, ...]] = {
+    "hybrid": ("dense", "bm25", "questions"),
+    "bm25": ("bm25",),
+    "dense": ("dense",),
+    "hybrid-no-questions": ("dense", "bm25"),
+}
+
+
+class QuestionSetError(ValueError):
+    """A question file line is malformed."""
+
+
+@dataclass(frozen=True)
+class Question:
+    q: str
+    relevant: tuple[str, ...]
+    type: str = "untyped"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    question: Question
+    ranked: tuple[str, ...]
+    confident: bool
+    confidence: float
+    took_ms: float
+
+
+def load_questions(path: Path, known_ids: Iterable[str] | None = None) -> list[Question]:
+    known = set(known_ids) if known_ids is not None else None
+    questions = []
+    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            question = Question(str(row["q"]), tuple(str(r) for r in row.get("relevant", [])),
+                                str(row.get("type") or "untyped"))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise QuestionSetError(f"{path}:{number}: bad question line: {exc}") from None
+        if known is not None and set(question.relevant) - known:
+            missing = ", ".join(sorted(set(question.relevant) - known))
+            raise QuestionSetError(f"{path}:{number}: relevant id(s) not in the KB: {missing}")
+        questions.append(question)
+    return questions
+
+
+def prepare_index(kb: Path, root: Path, embedder, config):
+    """Reuse the published index when it was built from this very KB and embedder; else (re)build."""
+    parsed = parse_kb(kb)
+    try:
+        manifest = read_manifest(resolve(root))
+        if manifest["kb"]["content_hash"] == parsed.content_hash and manifest["embedder"]["id"] == embedder.id:
+            return load_index(root, embedder.id, embedder.dim)
+    except IndexLoadError:
+        pass
+    build(kb, root, embedder, config, parsed=parsed)
+    return load_index(root, embedder.id, embedder.dim)
+
+
+def run(searcher: Searcher, questions: list[Question], arms: tuple[str, ...] | None = None) -> list[Outcome]:
+    searcher.encoder.encode.cache_clear()  # each configuration pays its own query embeddings
+    outcomes = []
+    for question in questions:
+        result = searcher.search(Query(question.q, top_k=K, arms=arms))
+        outcomes.append(Outcome(question, tuple(s.article_id for s in result.suggestions),
+                                result.confident, result.confidence, result.took_ms))
+    return outcomes
+
+
+def _ranking_metrics(outcomes: list[Outcome]) -> dict[str, float]:
+    answerable = [o for o in outcomes if o.question.relevant]
+    if not answerable:
+        return {}
+    scores = defaultdict(list)
+    for o in answerable:
+        relevant = set(o.question.relevant)
+        for k in (1, 3, 5):
+            scores[f"recall@{k}"].append(metrics.recall_at(o.ranked, relevant, k))
+        scores["mrr@10"].append(metrics.reciprocal_rank(o.ranked, relevant, K))
+        scores["ndcg@10"].append(metrics.ndcg_at(o.ranked, relevant, K))
+    return {name: round(mean(values), 4) for name, values in scores.items()} | {"n": len(answerable)}
+
+
+def summarize(outcomes: list[Outcome], categories: dict[str, str], max_failures: int = 50) -> dict:
+    """Overall, by type and by category metrics, abstention, latency and failures."""
+    by_type: dict[str, list[Outcome]] = defaultdict(list)
+    by_category: dict[str, list[Outcome]] = defaultdict(list)
+    for o in outcomes:
+        by_type[o.question.type].append(o)
+        if o.question.relevant:
+            by_category[categories.get(o.question.relevant[0], "?")].append(o)
+    latencies = [o.took_ms for o in outcomes]
+    failures = []
+    for o in outcomes:
+        relevant = set(o.question.relevant)
+        if relevant and not set(o.ranked[:3]) & relevant:
+            failures.append({"q": o.question.q, "type": o.question.type, "expected": sorted(relevant),
+                             "got": list(o.ranked[:3]), "confident": o.confident})
+        elif not relevant and o.confident:
+            failures.append({"q": o.question.q, "type": o.question.type, "expected": ["(no answer)"],
+                             "got": list(o.ranked[:3]), "confident": True})
+    return {
+        "questions": len(outcomes),
+        "answerable": sum(1 for o in outcomes if o.question.relevant),
+        "no_answer": sum(1 for o in outcomes if not o.question.relevant),
+        "overall": _ranking_metrics(outcomes),
+        "abstention": {k: round(v, 4) for k, v in metrics.abstention(
+            [not o.question.relevant for o in outcomes], [not o.confident for o in outcomes]).items()},
+        "latency_ms": {"p50": round(metrics.percentile(latencies, 50), 2),
+                       "p95": round(metrics.percentile(latencies, 95), 2)},
+        "by_type": {t: _ranking_metrics(os) | {"abstain_rate": round(mean(not o.confident for o in os), 4)}
+                    for t, os in sorted(by_type.items())},
+        "by_category": {c: _ranking_metrics(os) for c, os in sorted(by_category.items())},
+        "failures": failures[:max_failures],
+        "failure_count": len(failures),
+    }
+
+
+def calibrate(outcomes: list[Outcome], max_false_abstain: float = 0.05) -> dict:
+    """The highest threshold that keeps false abstentions on answerable questions at most
+    ``max_false_abstain``, and what it does to no-answer questions."""
+    answerable = sorted(o.confidence for o in outcomes if o.question.relevant)
+    no_answer = [o.confidence for o in outcomes if not o.question.relevant]
+    if not answerable:
+        return {}
+    allowed = int(max_false_abstain * len(answerable))  # this many may fall below the threshold
+    threshold = answerable[allowed]
+    return {"threshold": threshold, "max_false_abstain": max_false_abstain,
+            "false_abstain_rate": round(sum(c < threshold for c in answerable) / len(answerable), 4),
+            "no_answer_abstain_rate": round(sum(c < threshold for c in no_answer) / len(no_answer), 4)
+            if no_answer else None}
+
+
+def evaluate(kb: Path, questions_path: Path, root: Path, embedder, config, configs: list[str],
+             as_of: dt.date | None = None) -> dict:
+    """The whole evaluation: index, questions, every named configuration."""
+    index = prepare_index(kb, root, embedder, config)
+    questions = load_questions(questions_path, index.articles)
+    searcher = Searcher(index, QueryEncoder(embedder, config.query_cache_size), config,
+                        today=(lambda: as_of) if as_of else dt.date.today)
+    categories = {a.id: a.category for a in index.articles.values()}
+    outcomes = {name: run(searcher, questions, CONFIGS[name]) for name in configs}
+    reports = {name: summarize(found, categories) for name, found in outcomes.items()}
+    if "hybrid" in outcomes:
+        reports["hybrid"]["calibration"] = calibrate(outcomes["hybrid"])
+    return {"kb": str(kb), "questions_file": str(questions_path), "index_version": index.version,
+            "embedder": embedder.id, "as_of": (as_of or dt.date.today()).isoformat(),
+            "confidence_threshold": config.confidence_threshold, "configs": reports}

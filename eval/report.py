@@ -1,0 +1,83 @@
+"""Evaluation reports: a Markdown table for the terminal, JSON, and a comparison chart."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+COLUMNS = ("recall@1", "recall@3", "recall@5", "mrr@10", "ndcg@10")
+
+
+def _row(name: str, report: dict) -> str:
+    overall, abst, lat = report["overall"], report["abstention"], report["latency_ms"]
+    cells = [f"{overall.get(c, 0):.3f}" for c in COLUMNS]
+    cells += [f"{abst['abstain_precision']:.2f}", f"{abst['abstain_recall']:.2f}",
+              f"{abst['false_abstain_rate']:.2f}", f"{lat['p50']:.1f}", f"{lat['p95']:.1f}"]
+    return f"| {name} | " + " | ".join(cells) + " |"
+
+
+def markdown(result: dict) -> str:
+    configs = result["configs"]
+    first = next(iter(configs.values()))
+    lines = [f"# Retrieval eval: {result['questions_file']}",
+             f"{first['questions']} questions ({first['answerable']} answerable, {first['no_answer']} no-answer); "
+             f"KB {result['kb']}; index {result['index_version']}; embedder {result['embedder']}; "
+             f"as of {result['as_of']}; confidence threshold {result['confidence_threshold']}", "",
+             "| config | R@1 | R@3 | R@5 | MRR@10 | nDCG@10 | abstain P | abstain R | false-abstain | p50 ms | p95 ms |",
+             "|---|" + "---:|" * 10]
+    lines += [_row(name, report) for name, report in configs.items()]
+    name, main = next(iter(configs.items()))
+    calibration = configs.get("hybrid", {}).get("calibration")
+    if calibration:
+        lines += ["", f"Calibration (hybrid): threshold {calibration['threshold']:.4f} keeps false abstentions at "
+                  f"{calibration['false_abstain_rate']:.1%} (≤ {calibration['max_false_abstain']:.0%}) and abstains on "
+                  + (f"{calibration['no_answer_abstain_rate']:.0%} of no-answer questions."
+                     if calibration['no_answer_abstain_rate'] is not None else "— (no no-answer questions).")]
+    for title, key in (("question type", "by_type"), ("category", "by_category")):
+        lines += ["", f"## {name}: by {title}", "", f"| {title} | n | R@1 | R@3 | MRR@10 | abstain rate |",
+                  "|---|---:|---:|---:|---:|---:|"]
+        for group, m in main[key].items():
+            abstain = f"{m['abstain_rate']:.2f}" if "abstain_rate" in m else ""
+            n = m.get("n", 0)
+            if n:
+                lines.append(f"| {group} | {n} | {m['recall@1']:.3f} | {m['recall@3']:.3f} | {m['mrr@10']:.3f} | {abstain} |")
+            else:
+                lines.append(f"| {group} | 0 | | | | {abstain} |")
+    lines += ["", f"## {name}: failures ({main['failure_count']}; answerable not in top 3, or confident on no-answer)", ""]
+    for f in main["failures"]:
+        lines.append(f"- `{f['q']}` [{f['type']}] expected {', '.join(f['expected'])}; got {', '.join(f['got']) or '—'}"
+                     f"{' (confident)' if f['confident'] else ''}")
+    return "\n".join(lines) + "\n"
+
+
+def write(result: dict, out: Path) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    written = [out / "report.json", out / "report.md"]
+    written[0].write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
+    written[1].write_text(markdown(result), encoding="utf-8")
+    written.append(chart(result, out / "comparison.png"))
+    return written
+
+
+def chart(result: dict, path: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(result["configs"])
+    metrics = ("recall@1", "recall@3", "mrr@10", "ndcg@10")
+    width = 0.8 / len(names)
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for i, name in enumerate(names):
+        values = [result["configs"][name]["overall"].get(m, 0) for m in metrics]
+        bars = ax.bar([x + i * width for x in range(len(metrics))], values, width, label=name)
+        ax.bar_label(bars, fmt="%.2f", fontsize=7)
+    ax.set_xticks([x + width * (len(names) - 1) / 2 for x in range(len(metrics))], metrics)
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel("score (answerable questions)")
+    ax.set_title(f"Retrieval by configuration — {Path(result['questions_file']).name}")
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path

@@ -1,0 +1,65 @@
+"""The harness end to end on the fixture KB with the fake embedder: question loading, reports, files."""
+import json
+
+import pytest
+
+from eval.cli import main
+from eval.harness import Outcome, Question, QuestionSetError, calibrate, load_questions
+from tests.conftest import FIXTURES
+
+
+@pytest.fixture
+def questions(tmp_path):
+    path = tmp_path / "q.jsonl"
+    rows = [{"q": "退款多久到账", "relevant": ["refund-time"], "type": "short"},
+            {"q": "发货时间", "relevant": ["shipping-time"]},
+            {"q": "今天天气", "relevant": [], "type": "out_of_scope"}]
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", encoding="utf-8")
+    return path
+
+
+def test_cli_compares_configurations_and_writes_files(questions, tmp_path, capsys):
+    out = tmp_path / "out"
+    code = main(["--kb", str(FIXTURES / "kb"), "--questions", str(questions), "--index", str(tmp_path / "idx"),
+                 "--embedder", "hash", "--compare", "--out", str(out), "--as-of", "2026-11-22"])
+    assert code == 0
+    text = capsys.readouterr().out
+    for name in ("| hybrid |", "| bm25 |", "| dense |", "| hybrid-no-questions |", "by question type", "failures"):
+        assert name in text
+    report = json.loads((out / "report.json").read_text("utf-8"))
+    assert set(report["configs"]) == {"hybrid", "bm25", "dense", "hybrid-no-questions"}
+    assert report["configs"]["bm25"]["overall"]["recall@1"] == 1.0
+    assert (out / "comparison.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_jsonl_kb_is_accepted(tmp_path, capsys):
+    kb = tmp_path / "kb.jsonl"
+    kb.write_text('{"id": "a", "title": "花呗怎么还款", "text": "花呗怎么还款"}\n'
+                  '{"id": "b", "title": "借呗额度", "text": "借呗额度"}\n', encoding="utf-8")
+    questions = tmp_path / "q.jsonl"
+    questions.write_text('{"q": "花呗还款", "relevant": ["a"]}\n', encoding="utf-8")
+    assert main(["--kb", str(kb), "--questions", str(questions), "--index", str(tmp_path / "i"),
+                 "--embedder", "hash", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["configs"]["hybrid"]["overall"]["recall@1"] == 1.0
+
+
+def test_bad_question_lines_are_reported(tmp_path):
+    path = tmp_path / "q.jsonl"
+    path.write_text('{"q": "x", "relevant": ["nope"]}\n', encoding="utf-8")
+    with pytest.raises(QuestionSetError, match="q.jsonl:1: relevant id"):
+        load_questions(path, known_ids={"a"})
+    path.write_text('{"relevant": []}\n', encoding="utf-8")
+    with pytest.raises(QuestionSetError, match="q.jsonl:1: bad question line"):
+        load_questions(path)
+
+
+def test_calibration_picks_the_threshold_for_the_allowed_false_abstentions():
+    def outcome(confidence, relevant):
+        return Outcome(Question("q", relevant), (), True, confidence, 1.0)
+
+    answerable = [outcome(c, ("a",)) for c in (0.80, 0.85, 0.90, 0.91, 0.92, 0.93, 0.94, 0.95, 0.96, 0.97)]
+    no_answer = [outcome(c, ()) for c in (0.70, 0.84, 0.88, 0.99)]
+    result = calibrate(answerable + no_answer, max_false_abstain=0.1)
+    assert result["threshold"] == 0.85  # one answerable (10%) may fall below
+    assert result["false_abstain_rate"] == 0.1
+    assert result["no_answer_abstain_rate"] == 0.5

