@@ -19,7 +19,7 @@ class Snippet:
 def make_snippet(text: str, query_terms: set[str], tokenizer: Tokenizer,
                  weight: Callable[[str], float]) -> Snippet:
     sentences = split_sentences(text) or [text]
-    scored = [sum(weight(t) for t in set(tokenizer.tokens(s)) & query_terms) for s in sentences]
+    scored = [sum(weight(t) for t in tokenizer.words(s) & query_terms) for s in sentences]
     best = max(range(len(sentences)), key=lambda i: (scored[i], -i))
     chosen = sentences[best]
     if len(chosen) < SHORT_SENTENCE and best + 1 < len(sentences):

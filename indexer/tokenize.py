@@ -66,9 +66,11 @@ def _base_dictionary() -> jieba.Tokenizer:
 class Tokenizer:
     """A private jieba instance (jieba's global one is shared process-wide state)."""
 
-    def __init__(self, user_words: Iterable[str] = ()):
+    def __init__(self, user_words: Iterable[str] = (), cache_size: int = 16384):
         self.user_words = tuple(sorted(set(user_words)))
         self._lock = threading.Lock()
+        # KB sentences are a small fixed set, tokenized again for every snippet: cache them.
+        self.spans = functools.lru_cache(maxsize=cache_size)(self._spans)
 
     @cached_property
     def _jieba(self) -> jieba.Tokenizer:
@@ -79,12 +81,15 @@ class Tokenizer:
             tokenizer.add_word(word, freq=max(tokenizer.suggest_freq(word), 50000))
         return tokenizer
 
-    def spans(self, text: str) -> list[tuple[str, int, int]]:
+    def _spans(self, text: str) -> tuple[tuple[str, int, int], ...]:
         """(token, start, end) over ``text``; sub-words of long words are included (search mode)."""
         norm = normalize(text)
         with self._lock:
             raw = list(self._jieba.tokenize(norm, mode="search"))
-        return [(w, s, e) for w, s, e in raw if w.strip() and _WORDLIKE.search(w) and w not in STOPWORDS]
+        return tuple((w, s, e) for w, s, e in raw if w.strip() and _WORDLIKE.search(w) and w not in STOPWORDS)
+
+    def words(self, text: str) -> set[str]:
+        return {w for w, _, _ in self.spans(text)}
 
     def tokens(self, text: str) -> list[str]:
         """Words, plus pinyin syllable bigrams that let homophone typos and Traditional characters match."""

