@@ -85,7 +85,6 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_batch", 50, "Most questions in one /v1/suggest/batch call.", int),
     Setting("reload_interval", 2.0, "Seconds between checks for a newly published index "
             "(0 disables hot reload).", float),
-    Setting("feedback_db", "feedback.sqlite3", "SQLite file for agents' feedback events."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

@@ -177,7 +177,7 @@ def publish(root: Path, built: Path, version: str, keep: int) -> Path:
 
 
 def prune(root: Path, keep: int) -> None:
-    """Keep the newest ``keep`` versions, and never the current one's removal."""
+    """Delete all but the newest ``keep`` versions; the current one is never deleted."""
     current = current_version(root)
     names = sorted((p.name for p in (Path(root) / "versions").iterdir() if p.is_dir()), reverse=True)
     for name in names[max(keep, 1):]:

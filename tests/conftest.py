@@ -38,8 +38,7 @@ def kb_copy(tmp_path) -> Path:
 
 @pytest.fixture
 def config(tmp_path):
-    return cfg.load({"embedder": "hash", "index_dir": str(tmp_path / "index"), "reload_interval": 0,
-                     "feedback_db": str(tmp_path / "feedback.sqlite3")}, environ={})
+    return cfg.load({"embedder": "hash", "index_dir": str(tmp_path / "index"), "reload_interval": 0}, environ={})
 
 
 @pytest.fixture
