@@ -76,12 +76,12 @@ def main(argv=None) -> int:
         while True:
             try:
                 conn.request("GET", "/readyz")
-                if conn.getresponse().read() and True:
-                    break
+                conn.getresponse().read()
+                break
             except OSError:
                 conn.close()
                 if time.monotonic() > deadline:
-                    raise SystemExit("server did not start")
+                    raise SystemExit("server did not start") from None
                 time.sleep(0.3)
         rss = psutil.Process(server.pid).memory_info().rss / 2**20
 

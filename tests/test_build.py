@@ -7,7 +7,6 @@ from indexer import store
 from indexer.build import KBError, build
 from indexer.embed import HashEmbedder
 from indexer.store import IndexLoadError, current_version, load_index
-from tests.conftest import FIXTURES
 
 
 def test_build_publishes_a_complete_manifest(built, tmp_path):

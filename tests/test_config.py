@@ -1,4 +1,5 @@
 import argparse
+import dataclasses
 
 import pytest
 
@@ -25,7 +26,7 @@ def test_types_and_choices_are_checked():
 
 def test_config_is_frozen_and_replaceable():
     config = cfg.load(environ={})
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         config.port = 1
     assert config.replace(port="81").port == 81
 
