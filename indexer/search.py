@@ -110,9 +110,16 @@ class Searcher:
         self.lexicon = PinyinLexicon(
             (term, int(index.bm25.term_ptr[i + 1] - index.bm25.term_ptr[i]))
             for term, i in index.bm25.vocab.items() if not term.startswith(PINYIN_PREFIX))
-        self._products = sorted({p for a in self.articles.values() for p in a.products}, key=len, reverse=True)
+        products = {p for a in self.articles.values() for p in a.products}
         self.categories = sorted({a.category for a in self.articles.values()})
-        self.products = sorted(self._products)
+        self.products = sorted(products)
+        # Per-index lookups, computed once rather than on every query:
+        self._normalized_products = [(p, normalize(p)) for p in sorted(products, key=len, reverse=True)]
+        self._article_products = {a.id: [normalize(p) for p in a.products] for a in self.articles.values()}
+        self._article_ids = list(self.articles)
+        position = {article_id: i for i, article_id in enumerate(self._article_ids)}
+        self._chunk_article = np.array([position[c.article_id] for c in index.chunks], dtype=np.int64)
+        self._phrasing_article = np.array([position[p.article_id] for p in index.phrasings], dtype=np.int64)
 
     # ------------------------------------------------------------ public
 
@@ -176,18 +183,19 @@ class Searcher:
         if query.product:
             return [query.product]
         text = normalize(text)
-        found: list[str] = []
-        for product in self._products:
-            if normalize(product) in text and not any(normalize(product) in normalize(f) for f in found):
-                found.append(product)
-        return found
+        found: list[tuple[str, str]] = []
+        for product, norm in self._normalized_products:
+            if norm in text and not any(norm in seen for _, seen in found):
+                found.append((product, norm))
+        return [product for product, _ in found]
 
     def _candidates(self, arms, vector, bm25_all, eligible):
         """Per arm: the article ranking, and each article's best raw score in that arm."""
         pool = self.config.candidates
         rankings: dict[str, list[str]] = {}
         evidence: dict[str, dict[str, float]] = {}
-        chunk_ok = np.array([c.article_id in eligible for c in self.index.chunks], dtype=bool)
+        article_ok = np.array([a in eligible for a in self._article_ids], dtype=bool)
+        chunk_ok = article_ok[self._chunk_article]
         if "dense" in arms:
             hits = _faiss_search(self.index.chunk_faiss, vector, pool * 3, np.flatnonzero(chunk_ok))
             rankings["dense"], evidence["dense"] = self._by_article(
@@ -198,8 +206,8 @@ class Searcher:
             rankings["bm25"], evidence["bm25"] = self._by_article(
                 (self.index.chunks[i].article_id, float(scores[i])) for i in top if scores[i] > 0)
         if "questions" in arms and self.index.phrasings:
-            ok = [i for i, p in enumerate(self.index.phrasings) if p.article_id in eligible]
-            hits = _faiss_search(self.index.phrasing_faiss, vector, pool * 3, np.array(ok, dtype=np.int64))
+            ok = np.flatnonzero(article_ok[self._phrasing_article])
+            hits = _faiss_search(self.index.phrasing_faiss, vector, pool * 3, ok)
             rankings["questions"], evidence["questions"] = self._by_article(
                 ((self.index.phrasings[i].article_id, s) for i, s in hits))
         for arm in rankings:
@@ -236,7 +244,7 @@ class Searcher:
         named = [normalize(m) for m in mentioned]
         demote = 1.0 / (1.0 + self.config.product_boost)
         for article_id in fused:
-            products = [normalize(p) for p in self.articles[article_id].products]
+            products = self._article_products[article_id]
             if products and not any(m in p or p in m for m in named for p in products):
                 fused[article_id] *= demote
 
