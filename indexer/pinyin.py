@@ -21,6 +21,11 @@ _VOWELS = re.compile(r"[aeiou]")
 PREFIX = "py:"
 
 
+def has_han(text: str) -> bool:
+    """Whether the text has any Chinese character."""
+    return bool(_HAN.search(text))
+
+
 def syllable_bigrams(text: str) -> list[str]:
     """'发货' → ['py:fa_huo']: toneless pinyin of neighbouring Han characters."""
     grams = []
@@ -56,5 +61,5 @@ class PinyinLexicon:
     def rewrite(self, text: str) -> str:
         """Replace each pinyin token by its KB word. Initials (fh, bzq) count only inside Chinese
         text: in an English message "my" or "kg" are English."""
-        allow_initials = bool(_HAN.search(text))
+        allow_initials = has_han(text)
         return _LATIN.sub(lambda m: self.lookup(m.group(0), allow_initials) or m.group(0), text)

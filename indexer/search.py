@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import re
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
@@ -22,14 +21,13 @@ import numpy as np
 
 from . import fusion
 from .embed import Embedder
-from .pinyin import PREFIX as PINYIN_PREFIX, PinyinLexicon
+from .pinyin import PREFIX as PINYIN_PREFIX, PinyinLexicon, has_han
 from .records import Article, Chunk
 from .snippet import make_snippet
 from .store import Index
 from .tokenize import normalize
 
 ARMS = ("dense", "bm25", "questions")
-_HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
 class QueryError(ValueError):
@@ -296,7 +294,7 @@ class Searcher:
         if self._phrasings_of.get(top.article_id):
             signals.append(top.scores["questions"])
         evidence = sum(signals) / len(signals)
-        if not _HAN.search(text):
+        if not has_han(text):
             evidence += self.config.cross_lingual_offset
         return round(evidence, 4)
 
