@@ -127,7 +127,7 @@ class Searcher:
         today = self.today()
         include_expired = self.config.include_expired if query.include_expired is None else query.include_expired
         eligible = self._eligible(query, include_expired, today)
-        text = self._spelled_out(query.text)
+        text = self.lexicon.rewrite(query.text)  # pinyin spellings/initials (fahuo, bzq) → KB words
         mentioned = self._products_in(query, text)
         terms = set(self.index.tokenizer.tokens(text))
         vector = self.encoder.encode(text) if {"dense", "questions"} & set(arms) else None
@@ -171,10 +171,6 @@ class Searcher:
                 continue
             keep.add(article.id)
         return keep
-
-    def _spelled_out(self, text: str) -> str:
-        """The question with pinyin spellings and initials (fahuo, bzq) replaced by KB words."""
-        return self.lexicon.rewrite(text)
 
     def _products_in(self, query: Query, text: str) -> list[str]:
         """The product passed in, or else the KB products the question names (longest first)."""
