@@ -306,6 +306,9 @@ def _faiss_search(index, vector, k: int, allowed: np.ndarray) -> list[tuple[int,
     return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
 
 
+SECTION_RRF_K = 60  # within one article the few sections are all relevant-ish: a flat RRF weighs both arms evenly
+
+
 def _rank_sections(dense: np.ndarray, lexical: np.ndarray) -> list[int]:
     """Sections of one article, best first: RRF of their dense and BM25 ranks."""
     n = len(dense)
@@ -313,7 +316,7 @@ def _rank_sections(dense: np.ndarray, lexical: np.ndarray) -> list[int]:
     for scores in (dense, lexical):
         ranks = np.empty(n)
         ranks[np.argsort(-np.asarray(scores), kind="stable")] = np.arange(1, n + 1)
-        fused += 1.0 / (60 + ranks)
+        fused += 1.0 / (SECTION_RRF_K + ranks)
     return list(np.argsort(-fused, kind="stable"))
 
 
