@@ -8,7 +8,7 @@ PORT   ?= 8080
 KB     ?= kb
 INDEX  ?= index
 
-.PHONY: setup setup-dev index serve test bench eval clean
+.PHONY: setup setup-dev browser index serve test bench eval clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -25,13 +25,20 @@ $(VENV)/.dev: pyproject.toml | $(PY)
 setup: $(VENV)/.runtime          ## runtime only (no torch)
 setup-dev: $(VENV)/.dev          ## runtime + sentence-transformers + test tools
 
+browser:                         ## Debian's Chromium + CJK fonts for the browser tests (apt-get, as root)
+	@if ! dpkg -s chromium fonts-noto-cjk >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk fonts-noto-color-emoji; \
+	  else echo "note: /usr/bin/chromium missing; browser tests will be skipped (apt-get install chromium)"; fi; \
+	fi
+
 index: setup                     ## build (incrementally) and publish the index of $(KB)
 	$(PY) -m indexer build --kb $(KB) --out $(INDEX)
 
 serve: index                     ## build the index, then serve it on $(HOST):$(PORT)
 	$(PY) -m server --index $(INDEX) --host $(HOST) --port $(PORT)
 
-test: setup-dev                  ## the whole test suite (what CI runs)
+test: setup-dev browser          ## the whole test suite (what CI runs)
 	$(PY) -m pytest
 
 bench: setup-dev                 ## benchmarks: build, embedders, memory, serving latency

@@ -83,6 +83,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_question_chars", 2000, "Longest accepted question (413 above).", int),
     Setting("max_body_bytes", 65536, "Largest accepted request body (413 above).", int),
     Setting("max_batch", 50, "Most questions in one /v1/suggest/batch call.", int),
+    Setting("feedback_db", "feedback.sqlite3", "SQLite file where agents' feedback is appended."),
     Setting("reload_interval", 2.0, "Seconds between checks for a newly published index "
             "(0 disables hot reload).", float),
 )

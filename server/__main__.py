@@ -9,7 +9,7 @@ from indexer import config as cfg
 
 SERVER_SETTINGS = ("host", "port", "threads", "embedder", "st_model", "st_query_prompt", "st_passage_prompt",
                    "embed_threads", "cors_origins", "reload_interval", "confidence_threshold", "fusion",
-                   "include_expired", "query_cache_size")
+                   "include_expired", "query_cache_size", "feedback_db")
 
 
 def main(argv: list[str] | None = None) -> int:

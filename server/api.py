@@ -4,7 +4,7 @@ from __future__ import annotations
 import dataclasses
 import time
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request, send_from_directory
 
 from indexer.markdown_text import render_html
 from indexer.search import SearchResult, Searcher
@@ -89,6 +89,24 @@ def facets():
     searcher = _searcher()
     return jsonify({"categories": searcher.categories, "products": searcher.products,
                     "index_version": searcher.index.version})
+
+
+@bp.post("/v1/feedback")
+def feedback():
+    event = parse.feedback_event(parse.json_body(request), _config().max_question_chars)
+    return jsonify({"id": current_app.extensions["kbs_feedback"].add(event)}), 201
+
+
+@bp.get("/v1/feedback/export")
+def feedback_export():
+    csv_text = current_app.extensions["kbs_feedback"].export_csv()
+    return Response("\ufeff" + csv_text, mimetype="text/csv",  # BOM: Excel then reads the Chinese right
+                    headers={"Content-Disposition": "attachment; filename=feedback.csv"})
+
+
+@bp.get("/")
+def sidebar():
+    return send_from_directory(current_app.static_folder, "index.html")
 
 
 @bp.get("/healthz")

@@ -11,6 +11,7 @@ from indexer import config as cfg
 from indexer.search import QueryEncoder, Searcher
 
 from . import errors
+from .feedback import FeedbackStore
 from .holder import IndexHolder
 
 
@@ -34,6 +35,7 @@ def create_app(config=None, searcher: Searcher | None = None, today=dt.date.toda
         holder.reload()
         holder.start_watching(config.reload_interval)
     app.extensions["kbs_holder"] = holder
+    app.extensions["kbs_feedback"] = FeedbackStore(Path(config.feedback_db))
 
     if config.cors_origins:
         from flask_cors import CORS

@@ -8,6 +8,7 @@ from flask import Request
 from indexer.search import ARMS, Query
 
 from .errors import ApiError
+from .feedback import ACTIONS, FeedbackEvent
 
 TOP_K_RANGE = (1, 20)
 
@@ -87,3 +88,17 @@ def batch_queries(body: dict, max_chars: int, max_batch: int) -> list[Query]:
         raise ApiError(413, "batch_too_large", f"{len(questions)} questions; the limit is {max_batch}")
     options = search_options(body)
     return [Query(question_text(q, max_chars, f"questions[{i}]"), **options) for i, q in enumerate(questions)]
+
+
+def feedback_event(body: dict, max_chars: int) -> FeedbackEvent:
+    _check_keys(body, {"question", "action", "article_id", "index_version"})
+    action = body.get("action")
+    if action not in ACTIONS:
+        raise ApiError(400, "invalid_request", f"'action' must be one of {', '.join(ACTIONS)}")
+    article_id = _optional_str(body, "article_id")
+    if article_id is None and action != "gap":
+        raise ApiError(400, "invalid_request", f"'article_id' is required for action '{action}'")
+    version = _optional_str(body, "index_version")
+    if version is not None and len(version) > 100:
+        raise ApiError(400, "invalid_request", "'index_version' is too long")
+    return FeedbackEvent(question_text(body.get("question"), max_chars), action, article_id, version)

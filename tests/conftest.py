@@ -38,7 +38,8 @@ def kb_copy(tmp_path) -> Path:
 
 @pytest.fixture
 def config(tmp_path):
-    return cfg.load({"embedder": "hash", "index_dir": str(tmp_path / "index"), "reload_interval": 0}, environ={})
+    return cfg.load({"embedder": "hash", "index_dir": str(tmp_path / "index"), "reload_interval": 0,
+                     "feedback_db": str(tmp_path / "feedback.sqlite3")}, environ={})
 
 
 @pytest.fixture

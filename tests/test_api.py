@@ -171,3 +171,47 @@ def test_article_html_is_sanitized(kb_copy, tmp_path, config, hash_embedder):
     app = create_app(config, searcher=make_searcher(tmp_path / "index", hash_embedder, config))
     html = app.test_client().get("/v1/articles/xss").get_json()["html"]
     assert "<script" not in html and "onerror" not in html
+
+
+def test_feedback_is_stored_and_exported_as_csv(app, client):
+    for body in ({"question": "面霜保质期", "action": "up", "article_id": "cream-shelf-life", "index_version": "v1"},
+                 {"question": "你们卖手机吗", "action": "gap"},
+                 {"question": "面霜保质期", "action": "copy", "article_id": "cream-shelf-life"}):
+        response = client.post("/v1/feedback", json=body)
+        assert response.status_code == 201 and response.get_json()["id"] > 0
+    export = client.get("/v1/feedback/export")
+    assert export.status_code == 200 and export.mimetype == "text/csv"
+    assert "attachment" in export.headers["Content-Disposition"]
+    lines = export.get_data(as_text=True).lstrip("\ufeff").splitlines()
+    assert lines[0] == "id,at,question,article_id,action,index_version"
+    assert [line.split(",")[2:5] for line in lines[1:]] == [
+        ["面霜保质期", "cream-shelf-life", "up"], ["你们卖手机吗", "", "gap"], ["面霜保质期", "cream-shelf-life", "copy"]]
+
+
+@pytest.mark.parametrize("body, status", [
+    ({"question": "x", "action": "love", "article_id": "a"}, 400),
+    ({"question": "x", "action": "up"}, 400),
+    ({"question": "  ", "action": "gap"}, 400),
+    ({"question": "x", "action": "gap", "extra": 1}, 400),
+    ({"question": "x" * 2001, "action": "gap"}, 413),
+])
+def test_feedback_is_validated_like_suggest(client, body, status):
+    response = client.post("/v1/feedback", json=body)
+    assert response.status_code == status and response.get_json()["error"]["message"]
+
+
+def test_feedback_is_append_only(app):
+    import sqlite3
+
+    store = app.extensions["kbs_feedback"]
+    from server.feedback import FeedbackEvent
+
+    store.add(FeedbackEvent("q", "gap", None, None))
+    with sqlite3.connect(store.path) as db, pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        db.execute("DELETE FROM feedback")
+
+
+def test_sidebar_page_is_served(client):
+    page = client.get("/")
+    assert page.status_code == 200 and "知识库缺口" in page.get_data(as_text=True)
+    assert client.get("/static/sidebar.js").status_code == 200

@@ -1,0 +1,68 @@
+"""Agents' feedback (👍/👎, copies, KB gaps), stored append-only in SQLite for the KB editors."""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+ACTIONS = ("up", "down", "copy", "gap")
+COLUMNS = ("id", "at", "question", "article_id", "action", "index_version")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS feedback (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    question TEXT NOT NULL,
+    article_id TEXT,
+    action TEXT NOT NULL CHECK (action IN ('up', 'down', 'copy', 'gap')),
+    index_version TEXT
+);
+CREATE TRIGGER IF NOT EXISTS feedback_no_update BEFORE UPDATE ON feedback
+    BEGIN SELECT RAISE(ABORT, 'feedback is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS feedback_no_delete BEFORE DELETE ON feedback
+    BEGIN SELECT RAISE(ABORT, 'feedback is append-only'); END;
+"""
+
+
+@dataclass(frozen=True)
+class FeedbackEvent:
+    question: str
+    action: str
+    article_id: str | None
+    index_version: str | None
+
+
+class FeedbackStore:
+    """One short-lived connection per call: safe across the WSGI server's threads."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as db:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(_SCHEMA)
+
+    def _connect(self) -> sqlite3.Connection:
+        return sqlite3.connect(self.path, timeout=10)
+
+    def add(self, event: FeedbackEvent) -> int:
+        at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        with self._connect() as db:
+            cursor = db.execute(
+                "INSERT INTO feedback (at, question, article_id, action, index_version) VALUES (?, ?, ?, ?, ?)",
+                (at, event.question, event.article_id, event.action, event.index_version))
+            return int(cursor.lastrowid)
+
+    def rows(self) -> list[tuple]:
+        with self._connect() as db:
+            return db.execute(f"SELECT {', '.join(COLUMNS)} FROM feedback ORDER BY id").fetchall()
+
+    def export_csv(self) -> str:
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(COLUMNS)
+        writer.writerows(self.rows())
+        return out.getvalue()

@@ -1,0 +1,160 @@
+// Agent sidebar: type or paste the customer's message, pick a suggestion, copy it.
+// All KB text is put in the page with textContent; article HTML is sanitized by the server.
+"use strict";
+(() => {
+  const $ = (id) => document.getElementById(id);
+  const question = $("question"), results = $("results"), noAnswer = $("no-answer"), status = $("status");
+  const state = window.kbsSidebar = { result: null, selected: -1, copied: [], feedback: [] };
+  let timer = null, seq = 0;
+
+  async function api(path, body) {
+    const response = await fetch(path, body === undefined ? {} : {
+      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+    const data = await response.json();
+    if (!response.ok) throw new Error(data.error ? data.error.message : response.statusText);
+    return data;
+  }
+
+  async function loadFacets() {
+    try {
+      const facets = await api("/v1/facets");
+      for (const [id, items] of [["product", facets.products], ["category", facets.categories]]) {
+        for (const item of items) $(id).append(new Option(item, item));
+      }
+    } catch (err) { status.textContent = "索引未就绪：" + err.message; }
+  }
+
+  async function search() {
+    const text = question.value.trim();
+    const mine = ++seq;
+    if (!text) { render(null); return; }
+    const body = { question: text, top_k: 5 };
+    if ($("product").value) body.product = $("product").value;
+    if ($("category").value) body.filters = { category: $("category").value };
+    try {
+      const result = await api("/v1/suggest", body);
+      if (mine === seq) render(result);  // a slower, older answer never overwrites a newer one
+    } catch (err) {
+      if (mine === seq) { status.textContent = err.message; render(null); }
+    }
+  }
+
+  function highlighted(text, spans) {
+    const fragment = document.createDocumentFragment();
+    let at = 0;
+    for (const [start, end] of spans) {
+      if (start < at) continue;
+      fragment.append(text.slice(at, start));
+      const mark = document.createElement("mark");
+      mark.textContent = text.slice(start, end);
+      fragment.append(mark);
+      at = end;
+    }
+    fragment.append(text.slice(at));
+    return fragment;
+  }
+
+  function el(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  function card(s, index, result) {
+    const li = el("li", "card");
+    li.dataset.articleId = s.article_id;
+    const head = el("div", "head");
+    const conf = el("span", "conf " + (result.confident && index === 0 ? "high" : result.confident ? "mid" : ""));
+    conf.title = result.confident ? "有把握" : "把握不足";
+    head.append(conf, el("span", "title", s.title), el("span", "badge", s.category));
+    if (s.expired) head.append(el("span", "badge expired", "已过期"));
+    const snippet = el("p", "snippet");
+    snippet.append(highlighted(s.snippet, s.highlights));
+    const details = el("details");
+    details.append(el("summary", "section", "§ " + s.section), s.answer);
+    const actions = el("div", "actions");
+    const copy = el("button", "copy", s.reply_template ? "复制回复模板" : "复制答案");
+    copy.type = "button";
+    copy.addEventListener("click", () => copyCard(index));
+    const up = el("button", "up", "👍"), down = el("button", "down", "👎");
+    for (const [button, action] of [[up, "up"], [down, "down"]]) {
+      button.type = "button";
+      button.addEventListener("click", () => { send(action, s.article_id); button.classList.add("done"); });
+    }
+    const link = el("a", "", "查看全文");
+    link.href = "#";
+    link.addEventListener("click", (event) => { event.preventDefault(); openArticle(s.article_id); });
+    actions.append(copy, up, down, link);
+    li.append(head, snippet, details, actions);
+    li.addEventListener("click", (event) => { if (event.target === li) select(index); });
+    return li;
+  }
+
+  function render(result) {
+    state.result = result;
+    state.selected = -1;
+    results.replaceChildren();
+    noAnswer.hidden = true;
+    $("gap-done").hidden = true;
+    $("gap").disabled = false;
+    if (!result) { status.textContent = ""; return; }
+    status.textContent = `${result.took_ms.toFixed(0)} ms`;
+    if (!result.confident) noAnswer.hidden = false;
+    result.suggestions.forEach((s, i) => results.append(card(s, i, result)));
+  }
+
+  function select(index) {
+    const cards = results.children;
+    if (!cards.length) return;
+    state.selected = Math.max(0, Math.min(cards.length - 1, index));
+    [...cards].forEach((c, i) => c.classList.toggle("selected", i === state.selected));
+    cards[state.selected].scrollIntoView({ block: "nearest" });
+  }
+
+  async function copyCard(index) {
+    const s = state.result && state.result.suggestions[index];
+    if (!s) return;
+    const text = s.reply_template || s.answer;
+    state.copied.push(text);
+    try { await navigator.clipboard.writeText(text); } catch (err) { /* headless or no permission: kept in state */ }
+    const button = results.children[index].querySelector(".copy");
+    button.classList.add("done");
+    button.textContent = "已复制";
+    send("copy", s.article_id);
+  }
+
+  function send(action, articleId) {
+    const event = { question: question.value.trim(), action, article_id: articleId || null,
+                    index_version: state.result ? state.result.index_version : null };
+    state.feedback.push(event);
+    return api("/v1/feedback", event).catch((err) => { status.textContent = "反馈未保存：" + err.message; });
+  }
+
+  async function openArticle(id) {
+    const article = await api("/v1/articles/" + encodeURIComponent(id));
+    $("article-title").textContent = article.title;
+    $("article-body").innerHTML = article.html;  // sanitized server-side (nh3)
+    $("article").showModal();
+  }
+
+  question.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(search, 250); });
+  question.addEventListener("keydown", (event) => {
+    if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+      if (!results.children.length) return;
+      event.preventDefault();
+      select(state.selected + (event.key === "ArrowDown" ? 1 : -1));
+    } else if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      if (state.selected >= 0) copyCard(state.selected);
+      else { clearTimeout(timer); search(); }
+    }
+  });
+  for (const id of ["product", "category"]) $(id).addEventListener("change", search);
+  $("gap").addEventListener("click", async () => {
+    $("gap").disabled = true;
+    await send("gap", null);
+    $("gap-done").hidden = false;
+  });
+  loadFacets();
+})();
