@@ -10,6 +10,7 @@ from statistics import mean
 from typing import Iterable
 
 from indexer.build import build
+from indexer.chunk import chunking_params
 from indexer.parse import parse_kb
 from indexer.search import Query, QueryEncoder, Searcher
 from indexer.store import IndexLoadError, load_index, read_manifest, resolve
@@ -65,11 +66,12 @@ def load_questions(path: Path, known_ids: Iterable[str] | None = None) -> list[Q
 
 
 def prepare_index(kb: Path, root: Path, embedder, config):
-    """Reuse the published index when it was built from this very KB and embedder; else (re)build."""
+    """Reuse the published index when it was built from this very KB, embedder and chunking; else (re)build."""
     parsed = parse_kb(kb)
     try:
         manifest = read_manifest(resolve(root))
-        if manifest["kb"]["content_hash"] == parsed.content_hash and manifest["embedder"]["id"] == embedder.id:
+        if (manifest["kb"]["content_hash"] == parsed.content_hash and manifest["embedder"]["id"] == embedder.id
+                and manifest["chunking"] == chunking_params(config.chunk_max_chars)):
             return load_index(root, embedder.id, embedder.dim)
     except IndexLoadError:
         pass

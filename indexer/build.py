@@ -18,7 +18,7 @@ from typing import Callable, Iterator
 
 from . import __version__
 from .bm25 import BM25
-from .chunk import chunk_kb
+from .chunk import chunk_kb, chunking_params
 from .embed import Embedder
 from .embed_cache import EmbeddingCache
 from .parse import ParsedKB, parse_kb
@@ -113,7 +113,7 @@ def build(kb: Path, root: Path, embedder: Embedder, config, full: bool = False,
             "version": version,
             "built_at": now.isoformat(timespec="seconds"),
             "embedder": {"id": embedder.id, "dim": embedder.dim},
-            "chunking": {"strategy": "section+sentence", "max_chars": config.chunk_max_chars},
+            "chunking": chunking_params(config.chunk_max_chars),
             "kb": {"path": str(kb), "content_hash": parsed.content_hash, "git_commit": git_commit(kb),
                    "articles": {a.id: a.content_hash for a in parsed.articles}},
             "counts": {"articles": len(parsed.articles), "chunks": len(chunks), "phrasings": len(phrasings)},

@@ -68,7 +68,14 @@ def _unique_prefix(title: str, heading_path: tuple[str, ...]) -> str:
 
 
 def phrasings(article: Article) -> list[Phrasing]:
-    return [Phrasing(article.id, q, sha256_text(q)) for q in article.questions]
+    """The article's known ways of being asked: its ``questions:``, and its title, the canonical one."""
+    texts = dict.fromkeys([article.title, *article.questions])
+    return [Phrasing(article.id, text, sha256_text(text)) for text in texts if text.strip()]
+
+
+def chunking_params(max_chars: int) -> dict:
+    """What shapes chunks and phrasings, recorded in the manifest: an index built otherwise is stale."""
+    return {"strategy": "section+sentence", "max_chars": max_chars, "phrasings": "title+questions"}
 
 
 def chunk_kb(articles: Iterable[Article], max_chars: int) -> tuple[list[Chunk], list[Phrasing]]:

@@ -65,7 +65,7 @@ def test_article_health_ready_facets(client):
     assert client.get("/healthz").get_json() == {"status": "ok"}
     ready = client.get("/readyz")
     assert ready.status_code == 200 and ready.get_json()["ready"] is True
-    assert ready.get_json()["counts"] == {"articles": 6, "chunks": 8, "phrasings": 12}
+    assert ready.get_json()["counts"] == {"articles": 6, "chunks": 8, "phrasings": 18}
     facets = client.get("/v1/facets").get_json()
     assert "保质期" in facets["categories"] and "玫瑰面霜" in facets["products"]
 

@@ -15,13 +15,13 @@ def test_build_publishes_a_complete_manifest(built, tmp_path):
     assert current_version(root) == built.version == manifest["version"]
     assert manifest["format_version"] == store.FORMAT_VERSION
     assert manifest["embedder"] == {"id": "hash/char-ngrams@256", "dim": 256}
-    assert manifest["chunking"]["max_chars"] == 300
-    assert manifest["counts"] == {"articles": 6, "chunks": 8, "phrasings": 12}
+    assert manifest["chunking"] == {"strategy": "section+sentence", "max_chars": 300, "phrasings": "title+questions"}
+    assert manifest["counts"] == {"articles": 6, "chunks": 8, "phrasings": 18}
     assert len(manifest["kb"]["content_hash"]) == 64
     assert set(manifest["files"]) == set(store.DATA_FILES)
-    assert built.embedded == 20 and built.reused == 0
+    assert built.embedded == 26 and built.reused == 0
     index = load_index(root, "hash/char-ngrams@256", 256)
-    assert index.chunk_faiss.ntotal == 8 and index.phrasing_faiss.ntotal == 12
+    assert index.chunk_faiss.ntotal == 8 and index.phrasing_faiss.ntotal == 18
     assert not list(root.glob(".tmp-*"))
 
 
@@ -35,12 +35,12 @@ def test_rebuild_embeds_only_the_edited_article(built, kb_copy, tmp_path, config
     article.write_text(article.read_text("utf-8").replace("48小时", "24小时"), encoding="utf-8")
     edited = build(kb_copy, root, counting, config)
     assert edited.embedded == counting.texts_embedded == 1  # only the changed section
-    assert edited.reused == 19
+    assert edited.reused == 25
     index = load_index(root)
     assert any("24小时" in c.text for c in index.chunks)
 
     full = build(kb_copy, root, counting, config, full=True)
-    assert full.embedded == 20
+    assert full.embedded == 26
 
 
 def test_kb_with_errors_is_refused_and_index_untouched(built, kb_copy, tmp_path, config):
@@ -111,4 +111,4 @@ def test_jsonl_kb_builds(tmp_path, config):
     path = tmp_path / "kb.jsonl"
     path.write_text('{"id": "a", "title": "花呗还款", "text": "花呗还款"}\n', encoding="utf-8")
     report = build(path, tmp_path / "idx", HashEmbedder(), config)
-    assert (report.articles, report.chunks, report.phrasings) == (1, 1, 0)
+    assert (report.articles, report.chunks, report.phrasings) == (1, 1, 1)  # its title

@@ -1,4 +1,4 @@
-from indexer.chunk import chunk_article, pack, split_sentences
+from indexer.chunk import chunk_article, pack, phrasings, split_sentences
 from indexer.parse import parse_kb
 from tests.conftest import FIXTURES
 
@@ -22,3 +22,8 @@ def test_chunk_ids_are_deterministic_and_long_sections_split():
     assert [c.id for c in small][:2] == ["seven-day-return#适用条件~1", "seven-day-return#适用条件~2"]
     assert all(len(c.text) <= 20 for c in small)
     assert [c.content_hash for c in chunk_article(article, 300)] == [c.content_hash for c in chunks]
+
+
+def test_title_is_the_first_phrasing_and_duplicates_collapse():
+    (article,) = [a for a in parse_kb(FIXTURES / "kb").articles if a.id == "seven-day-return"]
+    assert [p.text for p in phrasings(article)] == ["七天无理由退货", "不想要了能退吗", "七天内可以退货吗"]

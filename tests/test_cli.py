@@ -20,7 +20,7 @@ def test_build_summary_then_diff(kb_copy, tmp_path, capsys):
     out = tmp_path / "index"
     assert main(["build", "--kb", str(kb_copy), "--out", str(out), "--embedder", "hash", "--no-progress"]) == 0
     summary = capsys.readouterr().out
-    assert "6 articles, 8 chunks, 12 phrasings; embedded 20, reused 0" in summary
+    assert "6 articles, 8 chunks, 18 phrasings; embedded 26, reused 0" in summary
 
     (kb_copy / "物流" / "shipping-time.md").unlink()
     (kb_copy / "退换货" / "refund-time.md").write_text(

@@ -63,3 +63,16 @@ def test_calibration_picks_the_threshold_for_the_allowed_false_abstentions():
     assert result["threshold"] == 0.85  # one answerable (10%) may fall below
     assert result["false_abstain_rate"] == 0.1
     assert result["no_answer_abstain_rate"] == 0.5
+
+
+def test_index_built_with_other_chunking_is_rebuilt_not_reused(tmp_path):
+    from eval.harness import prepare_index
+    from indexer import config as cfg
+    from indexer.embed import HashEmbedder
+
+    config = cfg.load({"embedder": "hash"}, environ={})
+    first = prepare_index(FIXTURES / "kb", tmp_path / "idx", HashEmbedder(), config)
+    assert prepare_index(FIXTURES / "kb", tmp_path / "idx", HashEmbedder(), config).version == first.version
+    finer = prepare_index(FIXTURES / "kb", tmp_path / "idx", HashEmbedder(), config.replace(chunk_max_chars=20))
+    assert finer.version != first.version
+    assert finer.manifest["chunking"]["max_chars"] == 20
