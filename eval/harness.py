@@ -22,6 +22,7 @@ CONFIGS: dict[str, tuple[str, ...]] = {
     "hybrid": ("dense", "bm25", "questions"),
     "bm25": ("bm25",),
     "dense": ("dense",),
+    "questions": ("questions",),
     "hybrid-no-questions": ("dense", "bm25"),
 }
 

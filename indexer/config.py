@@ -65,10 +65,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("rrf_k", 10, "RRF constant k in 1/(k + rank); small k trusts each arm's top ranks.", int),
     Setting("weight_dense", 1.0, "Fusion weight of the dense arm.", float),
     Setting("weight_bm25", 1.0, "Fusion weight of the BM25 arm.", float),
-    Setting("weight_questions", 1.0, "Fusion weight of the questions: phrasing arm.", float),
+    Setting("weight_questions", 2.0, "Fusion weight of the questions: phrasing arm; question-to-question "
+            "similarity is the strongest single signal on both eval sets (see README, Eval).", float),
     Setting("product_boost", 0.5, "When a question names a product, articles about other products "
             "have their score divided by (1 + this).", float),
-    Setting("confidence_threshold", 0.875,
+    Setting("confidence_threshold", 0.876,
             "Minimum evidence of the top suggestion for confident=true "
             "(calibrated with python -m eval --calibrate; see README, Confidence).", float),
     Setting("cross_lingual_offset", 0.07, "Added to the evidence of questions with no Chinese characters: "

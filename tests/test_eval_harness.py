@@ -24,10 +24,10 @@ def test_cli_compares_configurations_and_writes_files(questions, tmp_path, capsy
                  "--embedder", "hash", "--compare", "--out", str(out), "--as-of", "2026-11-22"])
     assert code == 0
     text = capsys.readouterr().out
-    for name in ("| hybrid |", "| bm25 |", "| dense |", "| hybrid-no-questions |", "by question type", "failures"):
+    for name in ("| hybrid |", "| bm25 |", "| dense |", "| questions |", "| hybrid-no-questions |", "by question type", "failures"):
         assert name in text
     report = json.loads((out / "report.json").read_text("utf-8"))
-    assert set(report["configs"]) == {"hybrid", "bm25", "dense", "hybrid-no-questions"}
+    assert set(report["configs"]) == {"hybrid", "bm25", "dense", "questions", "hybrid-no-questions"}
     assert report["configs"]["bm25"]["overall"]["recall@1"] == 1.0
     assert (out / "comparison.png").read_bytes()[:4] == b"\x89PNG"
 
@@ -76,3 +76,23 @@ def test_index_built_with_other_chunking_is_rebuilt_not_reused(tmp_path):
     finer = prepare_index(FIXTURES / "kb", tmp_path / "idx", HashEmbedder(), config.replace(chunk_max_chars=20))
     assert finer.version != first.version
     assert finer.manifest["chunking"]["max_chars"] == 20
+
+
+def test_overlap_lists_near_copies_and_writes_the_rest(tmp_path, capsys):
+    from eval.overlap import main as overlap_main, nearest
+
+    assert nearest("面霜能放多久呀", ["面霜能放多久", "发货时间"]) == (12 / 13, "面霜能放多久")
+    assert nearest("anything", []) == (0.0, "")
+    questions = tmp_path / "q.jsonl"
+    rows = [{"q": "面霜能放多久呀", "relevant": ["cream-shelf-life"], "type": "emoji"},
+            {"q": "我买的东西什么时候能寄出来", "relevant": ["shipping-time"]}]
+    questions.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    kept = tmp_path / "far.jsonl"
+    code = overlap_main(["--kb", str(FIXTURES / "kb"), "--questions", str(questions),
+                         "--keep-below", "0.6", "--write", str(kept)])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "1 of 2 questions are ≥ 0.8 similar" in out and "面霜能放多久呀" in out
+    assert [q.q for q in load_questions(kept)] == ["我买的东西什么时候能寄出来"]
+    with pytest.raises(SystemExit):
+        overlap_main(["--kb", str(FIXTURES / "kb"), "--questions", str(questions), "--write", str(kept)])
