@@ -9,7 +9,7 @@ from pathlib import Path
 from statistics import mean
 from typing import Iterable
 
-from indexer.build import build
+from indexer.build import build, code_fingerprint
 from indexer.chunk import chunking_params
 from indexer.parse import parse_kb
 from indexer.search import Query, QueryEncoder, Searcher
@@ -67,12 +67,14 @@ def load_questions(path: Path, known_ids: Iterable[str] | None = None) -> list[Q
 
 
 def prepare_index(kb: Path, root: Path, embedder, config):
-    """Reuse the published index when it was built from this very KB, embedder and chunking; else (re)build."""
+    """Reuse the published index when it was built from this very KB, embedder, chunking and indexing
+    code; else (re)build (cheap: unchanged texts keep their cached embeddings)."""
     parsed = parse_kb(kb)
     try:
         manifest = read_manifest(resolve(root))
         if (manifest["kb"]["content_hash"] == parsed.content_hash and manifest["embedder"]["id"] == embedder.id
-                and manifest["chunking"] == chunking_params(config.chunk_max_chars)):
+                and manifest["chunking"] == chunking_params(config.chunk_max_chars)
+                and manifest["build"].get("code_fingerprint") == code_fingerprint()):
             return load_index(root, embedder.id, embedder.dim)
     except IndexLoadError:
         pass

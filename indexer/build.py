@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import fcntl
+import hashlib
 import platform
 import subprocess
 import time
@@ -25,6 +26,19 @@ from .parse import ParsedKB, parse_kb
 from .records import Diagnostic
 from .store import new_temp_dir, publish, sweep_temp_dirs, write_index
 from .tokenize import Tokenizer, user_words_from
+
+
+# Source files whose code decides what an index holds, besides the embedder and the chunking settings.
+_INDEX_SHAPING = ("parse.py", "markdown_text.py", "records.py", "chunk.py", "tokenize.py", "pinyin.py",
+                  "bm25.py", "stopwords.txt")
+
+
+def code_fingerprint() -> str:
+    """Hash of that source, recorded in the manifest: an index built by other code may hold other tokens."""
+    digest = hashlib.sha256()
+    for name in _INDEX_SHAPING:
+        digest.update((Path(__file__).parent / name).read_bytes())
+    return digest.hexdigest()[:16]
 
 
 class KBError(RuntimeError):
@@ -117,7 +131,8 @@ def build(kb: Path, root: Path, embedder: Embedder, config, full: bool = False,
             "kb": {"path": str(kb), "content_hash": parsed.content_hash, "git_commit": git_commit(kb),
                    "articles": {a.id: a.content_hash for a in parsed.articles}},
             "counts": {"articles": len(parsed.articles), "chunks": len(chunks), "phrasings": len(phrasings)},
-            "build": {"tool_version": __version__, "python": platform.python_version(),
+            "build": {"tool_version": __version__, "code_fingerprint": code_fingerprint(),
+                      "python": platform.python_version(),
                       "embedded": embedded, "reused": len(chunks) + len(phrasings) - embedded},
         }
         temp = new_temp_dir(root, version)

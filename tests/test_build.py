@@ -4,7 +4,7 @@ import shutil
 import pytest
 
 from indexer import store
-from indexer.build import KBError, build
+from indexer.build import KBError, build, code_fingerprint
 from indexer.embed import HashEmbedder
 from indexer.store import IndexLoadError, current_version, load_index
 
@@ -18,6 +18,7 @@ def test_build_publishes_a_complete_manifest(built, tmp_path):
     assert manifest["chunking"] == {"strategy": "section+sentence", "max_chars": 300, "phrasings": "title+questions"}
     assert manifest["counts"] == {"articles": 6, "chunks": 8, "phrasings": 18}
     assert len(manifest["kb"]["content_hash"]) == 64
+    assert manifest["build"]["code_fingerprint"] == code_fingerprint()
     assert set(manifest["files"]) == set(store.DATA_FILES)
     assert built.embedded == 26 and built.reused == 0
     index = load_index(root, "hash/char-ngrams@256", 256)

@@ -65,7 +65,7 @@ def test_calibration_picks_the_threshold_for_the_allowed_false_abstentions():
     assert result["no_answer_abstain_rate"] == 0.5
 
 
-def test_index_built_with_other_chunking_is_rebuilt_not_reused(tmp_path):
+def test_index_built_with_other_chunking_or_code_is_rebuilt_not_reused(tmp_path, monkeypatch):
     from eval.harness import prepare_index
     from indexer import config as cfg
     from indexer.embed import HashEmbedder
@@ -76,6 +76,9 @@ def test_index_built_with_other_chunking_is_rebuilt_not_reused(tmp_path):
     finer = prepare_index(FIXTURES / "kb", tmp_path / "idx", HashEmbedder(), config.replace(chunk_max_chars=20))
     assert finer.version != first.version
     assert finer.manifest["chunking"]["max_chars"] == 20
+    monkeypatch.setattr("eval.harness.code_fingerprint", lambda: "tokenizer-changed")
+    rebuilt = prepare_index(FIXTURES / "kb", tmp_path / "idx", HashEmbedder(), config.replace(chunk_max_chars=20))
+    assert rebuilt.version != finer.version
 
 
 def test_overlap_lists_near_copies_and_writes_the_rest(tmp_path, capsys):
