@@ -11,6 +11,7 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import yaml
 
@@ -56,6 +57,7 @@ def parse_kb(kb: Path, today: dt.date | None = None) -> ParsedKB:
     files = sorted(p for p in kb.rglob("*.md") if p.name.lower() != "readme.md" and not _hidden(p, kb))
     diagnostics: list[Diagnostic] = []
     articles: list[Article] = []
+    sources: dict[str, str] = {}
     hasher = hashlib.sha256()
     for path in files:
         rel = path.relative_to(kb).as_posix()
@@ -65,7 +67,12 @@ def parse_kb(kb: Path, today: dt.date | None = None) -> ParsedKB:
         diagnostics.extend(found)
         if article is not None:
             articles.append(article)
-    articles, cross = _check_across(articles)
+            sources[rel] = raw.decode("utf-8").lstrip("\ufeff").replace("\r\n", "\n")
+
+    def where(article: Article, key: str, value: str) -> tuple[str, int]:
+        return article.path, _front_matter_line(sources[article.path], key, value)
+
+    articles, cross = _check_across(articles, where)
     diagnostics.extend(cross)
     diagnostics.sort(key=lambda d: (d.path, d.line))
     return ParsedKB(tuple(articles), tuple(diagnostics), hasher.hexdigest())
@@ -93,10 +100,7 @@ def parse_article(rel: str, raw: bytes, today: dt.date) -> tuple[Article | None,
         return None, problems
 
     def line_of(key: str) -> int:
-        for number, line in enumerate(text.split("\n")[: body_line - 1], start=1):
-            if line.startswith(key + ":"):
-                return number
-        return 1
+        return _front_matter_line(text, key)
 
     for key in meta:
         if key not in KNOWN_FIELDS:
@@ -175,6 +179,22 @@ def _split_front_matter(text: str, report) -> tuple[dict | None, str, int]:
     return meta, text[end + 5:], body_line
 
 
+def _front_matter_line(text: str, key: str, value: str | None = None) -> int:
+    """Line of a front-matter field (of the line naming ``value`` within it, when given); 1 if absent."""
+    lines = text.split("\n")
+    if not lines or lines[0] != "---":
+        return 1
+    start = None
+    for number, line in enumerate(lines[1:], start=2):
+        if line.startswith("---"):
+            break
+        if start is None and line.startswith(key + ":"):
+            start = number
+        if start is not None and value is not None and value in line:
+            return number
+    return start or 1
+
+
 def _date(value, key: str, line: int, report) -> dt.date | None:
     if value is None or value == "":
         return None
@@ -238,8 +258,12 @@ def _unique(anchor: str, seen: set[str]) -> str:
     return candidate
 
 
-def _check_across(articles: list[Article]) -> tuple[list[Article], list[Diagnostic]]:
-    """Duplicate ids (an error: both are dropped) and phrasings shared by two articles."""
+Locate = Callable[[Article, str, str], tuple[str, int]]  # (article, field, value) → (file, line)
+
+
+def _check_across(articles: list[Article], where: Locate) -> tuple[list[Article], list[Diagnostic]]:
+    """Duplicate ids (an error: both are dropped) and phrasings shared by two articles,
+    each reported at the line that says it."""
     problems: list[Diagnostic] = []
     by_id: dict[str, list[Article]] = {}
     for article in articles:
@@ -249,7 +273,8 @@ def _check_across(articles: list[Article]) -> tuple[list[Article], list[Diagnost
         same = by_id[article.id]
         if len(same) > 1:
             others = ", ".join(a.path for a in same if a is not article)
-            problems.append(Diagnostic(article.path, 1, "error", f"duplicate id '{article.id}' (also in {others})"))
+            problems.append(Diagnostic(*where(article, "id", article.id), "error",
+                                       f"duplicate id '{article.id}' (also in {others})"))
         else:
             kept.append(article)
     owner: dict[str, Article] = {}
@@ -258,7 +283,7 @@ def _check_across(articles: list[Article]) -> tuple[list[Article], list[Diagnost
             key = _normalize_phrasing(question)
             first = owner.setdefault(key, article)
             if first is not article:
-                problems.append(Diagnostic(article.path, 1, "warning",
+                problems.append(Diagnostic(*where(article, "questions", question), "warning",
                                            f"phrasing '{question}' is also listed under '{first.id}' ({first.path})"))
     return kept, problems
 
@@ -287,5 +312,8 @@ def _parse_jsonl(path: Path) -> ParsedKB:
         articles.append(Article(id=article_id, title=heading, category=str(entry.get("category", "")),
                                 path=f"{rel}:{number}", sections=(section,), body=text,
                                 content_hash=sha256_text(line)))
-    articles, cross = _check_across(articles)
+    def where(article: Article, key: str, value: str) -> tuple[str, int]:
+        return rel, int(article.path.rsplit(":", 1)[1])
+
+    articles, cross = _check_across(articles, where)
     return ParsedKB(tuple(articles), tuple(problems + cross), hashlib.sha256(raw).hexdigest())

@@ -42,8 +42,8 @@ def test_each_broken_article_is_reported_with_file_and_line():
     messages = {path: [(d.line, d.severity, d.message) for d in ds] for path, ds in found.items()}
     assert messages["bad-yaml.md"][0][1:3][0] == "error" and "broken YAML" in messages["bad-yaml.md"][0][2]
     assert ("error", "missing title") in [(s, m) for _, s, m in messages["no-title.md"]]
-    assert any("duplicate id 'same-id'" in m for _, _, m in messages["dup-a.md"])
-    assert any("duplicate id 'same-id'" in m for _, _, m in messages["dup-b.md"])
+    assert (2, "error", "duplicate id 'same-id' (also in dup-b.md)") in messages["dup-a.md"]  # the id: line
+    assert (2, "error", "duplicate id 'same-id' (also in dup-a.md)") in messages["dup-b.md"]
     assert messages["bad-date.md"] == [(4, "error", "invalid date in valid_until: '2026-13-45' (use YYYY-MM-DD)")]
     assert messages["empty-body.md"][0][1:] == ("error", "empty body: the article has no text besides its front matter")
     assert messages["not-utf8.md"] == [(6, "error", "file is not valid UTF-8")]
@@ -77,3 +77,25 @@ def test_jsonl_kb(tmp_path):
     parsed = parse_kb(path)
     assert [a.id for a in parsed.articles] == ["q0", "q1"]
     assert parsed.articles[0].sections[0].text == "花呗怎么还款"
+
+
+def test_shared_phrasing_is_reported_at_its_own_line(tmp_path):
+    first = "---\nid: a\ntitle: 退货\nquestions:\n  - 怎么退货\n  - 能退吗\n---\n## A\n七天无理由。\n"
+    second = "---\nid: b\ntitle: 退款\nquestions:\n  - 退款多久\n  - 能退吗？\n---\n## A\n三天到账。\n"
+    (tmp_path / "a.md").write_text(first, encoding="utf-8")
+    (tmp_path / "b.md").write_text(second, encoding="utf-8")
+    (warning,) = parse_kb(tmp_path).diagnostics
+    assert (warning.path, warning.line, warning.severity) == ("b.md", 6, "warning")
+    assert "also listed under 'a'" in warning.message
+
+
+def test_jsonl_duplicate_id_points_at_its_line(tmp_path):
+    path = tmp_path / "kb.jsonl"
+    rows = [{"id": "q1", "title": "花呗", "text": "花呗"}, {"id": "q2", "title": "借呗", "text": "借呗"},
+            {"id": "q1", "title": "余额宝", "text": "余额宝"}]
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", encoding="utf-8")
+    parsed = parse_kb(path)
+    assert [str(d) for d in parsed.errors] == [
+        "kb.jsonl:1: error: duplicate id 'q1' (also in kb.jsonl:3)",
+        "kb.jsonl:3: error: duplicate id 'q1' (also in kb.jsonl:1)"]
+    assert [a.id for a in parsed.articles] == ["q2"]
