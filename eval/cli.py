@@ -33,6 +33,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="date for article validity, YYYY-MM-DD (default: today)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of Markdown")
     parser.add_argument("--out", help="also write report.json, report.md and comparison.png here")
+    parser.add_argument("--against", metavar="REPORT_JSON",
+                        help="compare with an earlier run's report.json: metric deltas and the questions "
+                             "that got better or worse")
     cfg.add_arguments(parser, EVAL_SETTINGS)
     args = parser.parse_args(argv)
     try:
@@ -44,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     from indexer.embed import EmbedderError, create_embedder
 
     from . import report
+    from .diff import diff
     from .harness import QuestionSetError, evaluate
 
     kb = Path(args.kb)
@@ -60,6 +64,15 @@ def main(argv: list[str] | None = None) -> int:
     except (QuestionSetError, EmbedderError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if args.against:
+        try:
+            earlier = json.loads(Path(args.against).read_text(encoding="utf-8"))
+            changes = diff(earlier, result)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            print(f"error: cannot compare with {args.against}: {exc!r} (pass a report.json written by --out)",
+                  file=sys.stderr)
+            return 2
+        result["changes"] = {"against": args.against} | changes
     print(json.dumps(result, ensure_ascii=False, indent=2) if args.json else report.markdown(result))
     if args.out:
         for path in report.write(result, Path(args.out)):

@@ -46,6 +46,33 @@ def markdown(result: dict) -> str:
     for f in main["failures"]:
         lines.append(f"- `{f['q']}` [{f['type']}] expected {', '.join(f['expected'])}; got {', '.join(f['got']) or '—'}"
                      f"{' (confident)' if f['confident'] else ''}")
+    text = "\n".join(lines) + "\n"
+    return text + "\n" + changes_markdown(result["changes"]) if "changes" in result else text
+
+
+def changes_markdown(changes: dict, limit: int = 15) -> str:
+    """The diff of two runs (eval.diff): metric deltas per configuration, then the questions that moved."""
+    lines = [f"## Changes against {changes['against']} (index {changes['before']} → {changes['now']})", "",
+             "| config | ΔR@1 | ΔR@3 | ΔR@5 | ΔMRR@10 | ΔnDCG@10 | Δabstain R | Δfalse-abstain | worse | better |",
+             "|---|" + "---:|" * 9]
+    for name, c in changes["configs"].items():
+        cells = [f"{v:+.3f}" for v in c["deltas"].values()]
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {len(c['worse'])} | {len(c['better'])} |")
+    for name, c in changes["configs"].items():
+        for title, key in (("worse", "worse"), ("better", "better")):
+            moved = c[key]
+            if not moved:
+                continue
+            lines += ["", f"### {name}: {title} ({len(moved)})", ""]
+            lines += [f"- `{m['q']}`: {m['before']} → {m['after']}" for m in moved[:limit]]
+            if len(moved) > limit:
+                lines.append(f"- … and {len(moved) - limit} more (see report.json)")
+        if not c["per_question"]:
+            lines += ["", f"{name}: the earlier report has no per-question outcomes (an older version wrote it); "
+                          "metric deltas only."]
+        elif c["only_before"] or c["only_now"]:
+            lines += ["", f"{name}: {c['only_before']} question(s) only in the earlier run, "
+                          f"{c['only_now']} only in this one."]
     return "\n".join(lines) + "\n"
 
 
