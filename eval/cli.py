@@ -33,6 +33,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="date for article validity, YYYY-MM-DD (default: today)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of Markdown")
     parser.add_argument("--out", help="also write report.json, report.md and comparison.png here")
+    parser.add_argument("--history", metavar="JSONL",
+                        help="append this run's headline metrics to a history file and print the trend")
     parser.add_argument("--against", metavar="REPORT_JSON",
                         help="compare with an earlier run's report.json: metric deltas and the questions "
                              "that got better or worse")
@@ -46,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     from indexer.build import KBError
     from indexer.embed import EmbedderError, create_embedder
 
-    from . import report
+    from . import history, report
     from .diff import diff
     from .harness import QuestionSetError, evaluate
 
@@ -74,6 +76,11 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         result["changes"] = {"against": args.against} | changes
     print(json.dumps(result, ensure_ascii=False, indent=2) if args.json else report.markdown(result))
+    if args.history:
+        history.append(Path(args.history), result)
+        trend = history.trend_markdown(history.read(Path(args.history)), result["questions_file"],
+                                       next(iter(result["configs"])))
+        print(trend, file=sys.stderr if args.json else sys.stdout)
     if args.out:
         for path in report.write(result, Path(args.out)):
             print(f"wrote {path}", file=sys.stderr)

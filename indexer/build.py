@@ -83,13 +83,21 @@ def build_lock(root: Path) -> Iterator[None]:
         yield
 
 
-def git_commit(kb: Path) -> str | None:
+def git_commit(path: Path, mark_dirty: bool = False) -> str | None:
+    """HEAD of the git work tree holding ``path``; with ``mark_dirty``, '+dirty' when tracked files changed."""
+    where = str(path if path.is_dir() else path.parent)
     try:
-        out = subprocess.run(["git", "-C", str(kb if kb.is_dir() else kb.parent), "rev-parse", "HEAD"],
-                             capture_output=True, text=True, timeout=5)
+        out = subprocess.run(["git", "-C", where, "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)
+        if out.returncode != 0:
+            return None
+        commit = out.stdout.strip()
+        if mark_dirty:
+            status = subprocess.run(["git", "-C", where, "status", "--porcelain", "--untracked-files=no"],
+                                    capture_output=True, text=True, timeout=5)
+            commit += "+dirty" if status.stdout.strip() else ""
+        return commit
     except (OSError, subprocess.SubprocessError):
         return None
-    return out.stdout.strip() if out.returncode == 0 else None
 
 
 def build(kb: Path, root: Path, embedder: Embedder, config, full: bool = False,

@@ -71,7 +71,7 @@ SETTINGS: tuple[Setting, ...] = (
             "have their score divided by (1 + this).", float),
     Setting("confidence_threshold", 0.876,
             "Minimum evidence of the top suggestion for confident=true "
-            "(calibrated with python -m eval --calibrate; see README, Confidence).", float),
+            "(python -m eval prints the calibrated value for a labeled set; see README, Confidence).", float),
     Setting("cross_lingual_offset", 0.07, "Added to the evidence of questions with no Chinese characters: "
             "cosines across languages run lower.", float),
     Setting("include_expired", False, "Suggest expired articles too (flagged, ranked last).", _bool),
