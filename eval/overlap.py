@@ -19,6 +19,7 @@ import json
 import sys
 from pathlib import Path
 
+from indexer.chunk import phrasings
 from indexer.parse import parse_kb
 from indexer.tokenize import normalize
 
@@ -26,9 +27,9 @@ from .harness import Question, QuestionSetError, load_questions
 
 
 def kb_phrasings(kb: Path) -> list[str]:
-    parsed = parse_kb(kb)
-    texts = (text for article in parsed.articles for text in (article.title, *article.questions))
-    return list(dict.fromkeys(normalize(t) for t in texts if t.strip()))
+    """The texts the questions arm matches against (titles and ``questions:``), normalized."""
+    texts = (p.text for article in parse_kb(kb).articles for p in phrasings(article))
+    return list(dict.fromkeys(normalize(t) for t in texts))
 
 
 def nearest(question: str, phrasings: list[str]) -> tuple[float, str]:
