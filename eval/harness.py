@@ -139,14 +139,9 @@ def summarize(outcomes: list[Outcome], categories: dict[str, str], max_failures:
         "failures": failures[:max_failures],
         "failure_count": len(failures),
         "per_question": [{"q": o.question.q, "answerable": bool(o.question.relevant),
-                          "rank": first_relevant_rank(o), "confident": o.confident} for o in outcomes],
+                          "rank": metrics.first_relevant_rank(o.ranked, set(o.question.relevant), K),
+                          "confident": o.confident} for o in outcomes],
     }
-
-
-def first_relevant_rank(outcome: Outcome) -> int | None:
-    """Position (1-based) of the first relevant article in the top K; None if absent or no answer exists."""
-    relevant = set(outcome.question.relevant)
-    return next((i for i, a in enumerate(outcome.ranked[:K], start=1) if a in relevant), None)
 
 
 def calibrate(outcomes: list[Outcome], max_false_abstain: float = 0.05) -> dict:

@@ -10,11 +10,14 @@ def recall_at(ranked: Sequence[str], relevant: set[str], k: int) -> float:
     return len(set(ranked[:k]) & relevant) / len(relevant) if relevant else 0.0
 
 
+def first_relevant_rank(ranked: Sequence[str], relevant: set[str], k: int) -> int | None:
+    """Position (1-based) of the first relevant id in the top k; None when there is none."""
+    return next((position for position, item in enumerate(ranked[:k], start=1) if item in relevant), None)
+
+
 def reciprocal_rank(ranked: Sequence[str], relevant: set[str], k: int) -> float:
-    for position, item in enumerate(ranked[:k], start=1):
-        if item in relevant:
-            return 1.0 / position
-    return 0.0
+    rank = first_relevant_rank(ranked, relevant, k)
+    return 1.0 / rank if rank else 0.0
 
 
 def ndcg_at(ranked: Sequence[str], relevant: set[str], k: int) -> float:

@@ -3,7 +3,7 @@ import math
 
 import pytest
 
-from eval.metrics import abstention, ndcg_at, percentile, recall_at, reciprocal_rank
+from eval.metrics import abstention, first_relevant_rank, ndcg_at, percentile, recall_at, reciprocal_rank
 
 
 def test_recall_at_k():
@@ -18,6 +18,8 @@ def test_reciprocal_rank_stops_at_k():
     assert reciprocal_rank(["a", "b", "c"], {"b"}, 10) == 0.5
     assert reciprocal_rank(["a", "b", "c"], {"c", "a"}, 10) == 1.0
     assert reciprocal_rank(["a", "b", "c"], {"c"}, 2) == 0.0
+    assert first_relevant_rank(["a", "b", "c"], {"c", "b"}, 10) == 2
+    assert first_relevant_rank(["a", "b", "c"], {"c"}, 2) is None
 
 
 def test_ndcg_binary():
