@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-OVERALL = ("recall@1", "recall@3", "recall@5", "mrr@10", "ndcg@10")
-ABSTENTION = ("abstain_recall", "false_abstain_rate")
+from .harness import ABSTENTION_HEADLINE, RANKING_METRICS
 
 
 @dataclass(frozen=True)
@@ -46,8 +45,8 @@ def diff(old: dict, new: dict) -> dict:
         before = old["configs"].get(name)
         if before is None:
             continue
-        deltas = {m: round(after["overall"].get(m, 0) - before["overall"].get(m, 0), 4) for m in OVERALL}
-        deltas |= {m: round(after["abstention"][m] - before["abstention"][m], 4) for m in ABSTENTION}
+        deltas = {m: round(after["overall"].get(m, 0) - before["overall"].get(m, 0), 4) for m in RANKING_METRICS}
+        deltas |= {m: round(after["abstention"][m] - before["abstention"][m], 4) for m in ABSTENTION_HEADLINE}
         was = {row["q"]: row for row in before.get("per_question", [])}
         now = {row["q"]: row for row in after.get("per_question", [])}
         changes = [c for q in now.keys() & was.keys() if (c := compare(was[q], now[q]))]

@@ -18,6 +18,11 @@ from indexer.store import IndexLoadError, load_index, read_manifest, resolve
 from . import metrics
 
 K = 10
+RECALL_KS = (1, 3, 5)
+# Metric names, declared once for the report, the diff, the history and the chart:
+RANKING_METRICS = tuple(f"recall@{k}" for k in RECALL_KS) + (f"mrr@{K}", f"ndcg@{K}")
+HEADLINE_METRICS = ("recall@1", "recall@3", f"mrr@{K}", f"ndcg@{K}")
+ABSTENTION_HEADLINE = ("abstain_recall", "false_abstain_rate")
 CONFIGS: dict[str, tuple[str, ...]] = {
     "hybrid": ("dense", "bm25", "questions"),
     "bm25": ("bm25",),
@@ -99,10 +104,10 @@ def _ranking_metrics(outcomes: list[Outcome]) -> dict[str, float]:
     scores = defaultdict(list)
     for o in answerable:
         relevant = set(o.question.relevant)
-        for k in (1, 3, 5):
+        for k in RECALL_KS:
             scores[f"recall@{k}"].append(metrics.recall_at(o.ranked, relevant, k))
-        scores["mrr@10"].append(metrics.reciprocal_rank(o.ranked, relevant, K))
-        scores["ndcg@10"].append(metrics.ndcg_at(o.ranked, relevant, K))
+        scores[f"mrr@{K}"].append(metrics.reciprocal_rank(o.ranked, relevant, K))
+        scores[f"ndcg@{K}"].append(metrics.ndcg_at(o.ranked, relevant, K))
     return {name: round(mean(values), 4) for name, values in scores.items()} | {"n": len(answerable)}
 
 

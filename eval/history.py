@@ -13,7 +13,7 @@ from pathlib import Path
 
 from indexer.build import git_commit
 
-HEADLINE = ("recall@1", "recall@3", "mrr@10", "ndcg@10")
+from .harness import ABSTENTION_HEADLINE, HEADLINE_METRICS
 
 
 def entry(result: dict, now: dt.datetime, commit: str | None) -> dict:
@@ -21,9 +21,8 @@ def entry(result: dict, now: dt.datetime, commit: str | None) -> dict:
             "questions_file": result["questions_file"], "kb": result["kb"],
             "index_version": result["index_version"], "embedder": result["embedder"],
             "confidence_threshold": result["confidence_threshold"],
-            "configs": {name: {m: r["overall"].get(m) for m in HEADLINE}
-                        | {"abstain_recall": r["abstention"]["abstain_recall"],
-                           "false_abstain_rate": r["abstention"]["false_abstain_rate"]}
+            "configs": {name: {m: r["overall"].get(m) for m in HEADLINE_METRICS}
+                        | {m: r["abstention"][m] for m in ABSTENTION_HEADLINE}
                         for name, r in result["configs"].items()}}
 
 
@@ -58,8 +57,8 @@ def trend_markdown(rows: list[dict], questions_file: str, config: str = "hybrid"
              "|---|---|---|---:|---:|---:|---:|---:|---:|"]
     for r in same[-last:]:
         m = r["configs"][config]
-        cells = [f"{m[k]:.3f}" if m.get(k) is not None else "" for k in HEADLINE]
-        cells += [f"{m['abstain_recall']:.2f}", f"{m['false_abstain_rate']:.2f}"]
+        cells = [f"{m[k]:.3f}" if m.get(k) is not None else "" for k in HEADLINE_METRICS]
+        cells += [f"{m[k]:.2f}" for k in ABSTENTION_HEADLINE]
         commit = r.get("commit") or "—"
         commit = commit[:8] + ("+dirty" if commit.endswith("+dirty") else "")
         lines.append(f"| {r['run_at']} | {commit} | {r['embedder']} | " + " | ".join(cells) + " |")

@@ -4,12 +4,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-COLUMNS = ("recall@1", "recall@3", "recall@5", "mrr@10", "ndcg@10")
+from .harness import HEADLINE_METRICS, RANKING_METRICS
 
 
 def _row(name: str, report: dict) -> str:
     overall, abst, lat = report["overall"], report["abstention"], report["latency_ms"]
-    cells = [f"{overall.get(c, 0):.3f}" for c in COLUMNS]
+    cells = [f"{overall.get(c, 0):.3f}" for c in RANKING_METRICS]
     cells += [f"{abst['abstain_precision']:.2f}", f"{abst['abstain_recall']:.2f}",
               f"{abst['false_abstain_rate']:.2f}", f"{lat['p50']:.1f}", f"{lat['p95']:.1f}"]
     return f"| {name} | " + " | ".join(cells) + " |"
@@ -92,14 +92,13 @@ def chart(result: dict, path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     names = list(result["configs"])
-    metrics = ("recall@1", "recall@3", "mrr@10", "ndcg@10")
     width = 0.8 / len(names)
     fig, ax = plt.subplots(figsize=(8, 4.5))
     for i, name in enumerate(names):
-        values = [result["configs"][name]["overall"].get(m, 0) for m in metrics]
-        bars = ax.bar([x + i * width for x in range(len(metrics))], values, width, label=name)
+        values = [result["configs"][name]["overall"].get(m, 0) for m in HEADLINE_METRICS]
+        bars = ax.bar([x + i * width for x in range(len(HEADLINE_METRICS))], values, width, label=name)
         ax.bar_label(bars, fmt="%.2f", fontsize=7)
-    ax.set_xticks([x + width * (len(names) - 1) / 2 for x in range(len(metrics))], metrics)
+    ax.set_xticks([x + width * (len(names) - 1) / 2 for x in range(len(HEADLINE_METRICS))], HEADLINE_METRICS)
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("score (answerable questions)")
     ax.set_title(f"Retrieval by configuration — {Path(result['questions_file']).name}")
