@@ -57,7 +57,7 @@ def parse_kb(kb: Path, today: dt.date | None = None) -> ParsedKB:
     files = sorted(p for p in kb.rglob("*.md") if p.name.lower() != "readme.md" and not _hidden(p, kb))
     diagnostics: list[Diagnostic] = []
     articles: list[Article] = []
-    sources: dict[str, str] = {}
+    sources: dict[str, bytes] = {}
     hasher = hashlib.sha256()
     for path in files:
         rel = path.relative_to(kb).as_posix()
@@ -67,10 +67,11 @@ def parse_kb(kb: Path, today: dt.date | None = None) -> ParsedKB:
         diagnostics.extend(found)
         if article is not None:
             articles.append(article)
-            sources[rel] = raw.decode("utf-8").lstrip("\ufeff").replace("\r\n", "\n")
+            sources[rel] = raw
 
     def where(article: Article, key: str, value: str) -> tuple[str, int]:
-        return article.path, _front_matter_line(sources[article.path], key, value)
+        """Decoded again only for the rare article with a cross-article problem."""
+        return article.path, _front_matter_line(_text(sources[article.path]), key, value)
 
     articles, cross = _check_across(articles, where)
     diagnostics.extend(cross)
@@ -90,11 +91,10 @@ def parse_article(rel: str, raw: bytes, today: dt.date) -> tuple[Article | None,
         problems.append(Diagnostic(rel, line, severity, message))
 
     try:
-        text = raw.decode("utf-8")
+        text = _text(raw)
     except UnicodeDecodeError as exc:
         report(raw[: exc.start].count(b"\n") + 1, "error", "file is not valid UTF-8")
         return None, problems
-    text = text.lstrip("\ufeff").replace("\r\n", "\n")
     meta, body, body_line = _split_front_matter(text, report)
     if meta is None:
         return None, problems
@@ -177,6 +177,11 @@ def _split_front_matter(text: str, report) -> tuple[dict | None, str, int]:
         report(2, "error", "front matter must be a YAML mapping of fields")
         return None, "", body_line
     return meta, text[end + 5:], body_line
+
+
+def _text(raw: bytes) -> str:
+    """An article file's text: UTF-8 without a BOM, with Unix line ends (line numbers count on it)."""
+    return raw.decode("utf-8").lstrip("\ufeff").replace("\r\n", "\n")
 
 
 def _front_matter_line(text: str, key: str, value: str | None = None) -> int:
@@ -313,7 +318,7 @@ def _parse_jsonl(path: Path) -> ParsedKB:
                                 path=f"{rel}:{number}", sections=(section,), body=text,
                                 content_hash=sha256_text(line)))
     def where(article: Article, key: str, value: str) -> tuple[str, int]:
-        return rel, int(article.path.rsplit(":", 1)[1])
+        return rel, article.sections[0].line  # an entry is one line, one section
 
     articles, cross = _check_across(articles, where)
     return ParsedKB(tuple(articles), tuple(problems + cross), hashlib.sha256(raw).hexdigest())
