@@ -11,6 +11,7 @@ from .errors import ApiError
 from .feedback import ACTIONS, FeedbackEvent
 
 TOP_K_RANGE = (1, 20)
+SEARCH_OPTIONS = {"top_k", "filters", "product", "include_expired", "weights"}  # read by search_options
 
 
 def json_body(request: Request) -> dict[str, Any]:
@@ -75,12 +76,12 @@ def search_options(body: dict) -> dict[str, Any]:
 
 
 def suggest_query(body: dict, max_chars: int) -> Query:
-    _check_keys(body, {"question", "top_k", "filters", "product", "include_expired", "weights"})
+    _check_keys(body, {"question"} | SEARCH_OPTIONS)
     return Query(question_text(body.get("question"), max_chars), **search_options(body))
 
 
 def batch_queries(body: dict, max_chars: int, max_batch: int) -> list[Query]:
-    _check_keys(body, {"questions", "top_k", "filters", "product", "include_expired", "weights"})
+    _check_keys(body, {"questions"} | SEARCH_OPTIONS)
     questions = body.get("questions")
     if not isinstance(questions, list) or not questions:
         raise ApiError(400, "invalid_request", "'questions' must be a non-empty list of strings")
