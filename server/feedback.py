@@ -11,13 +11,13 @@ from pathlib import Path
 ACTIONS = ("up", "down", "copy", "gap")
 COLUMNS = ("id", "at", "question", "article_id", "action", "index_version")
 
-_SCHEMA = """
+_SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS feedback (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     at TEXT NOT NULL,
     question TEXT NOT NULL,
     article_id TEXT,
-    action TEXT NOT NULL CHECK (action IN ('up', 'down', 'copy', 'gap')),
+    action TEXT NOT NULL CHECK (action IN ({", ".join(f"'{a}'" for a in ACTIONS)})),
     index_version TEXT
 );
 CREATE TRIGGER IF NOT EXISTS feedback_no_update BEFORE UPDATE ON feedback
