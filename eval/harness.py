@@ -9,8 +9,7 @@ from pathlib import Path
 from statistics import mean
 from typing import Iterable
 
-from indexer.build import build, code_fingerprint
-from indexer.chunk import chunking_params
+from indexer.build import build, is_current
 from indexer.parse import parse_kb
 from indexer.search import Query, QueryEncoder, Searcher
 from indexer.store import IndexLoadError, load_index, read_manifest, resolve
@@ -76,10 +75,7 @@ def prepare_index(kb: Path, root: Path, embedder, config):
     code; else (re)build (cheap: unchanged texts keep their cached embeddings)."""
     parsed = parse_kb(kb)
     try:
-        manifest = read_manifest(resolve(root))
-        if (manifest["kb"]["content_hash"] == parsed.content_hash and manifest["embedder"]["id"] == embedder.id
-                and manifest["chunking"] == chunking_params(config.chunk_max_chars)
-                and manifest["build"].get("code_fingerprint") == code_fingerprint()):
+        if is_current(read_manifest(resolve(root)), parsed, embedder, config):
             return load_index(root, embedder.id, embedder.dim)
     except IndexLoadError:
         pass

@@ -41,6 +41,14 @@ def code_fingerprint() -> str:
     return digest.hexdigest()[:16]
 
 
+def is_current(manifest: dict, parsed: ParsedKB, embedder: Embedder, config) -> bool:
+    """Whether an index with this manifest was built from this very KB, embedder, chunking and
+    indexing code: the fields build() writes below, compared in the same module that writes them."""
+    return (manifest["kb"]["content_hash"] == parsed.content_hash and manifest["embedder"]["id"] == embedder.id
+            and manifest["chunking"] == chunking_params(config.chunk_max_chars)
+            and manifest["build"].get("code_fingerprint") == code_fingerprint())
+
+
 class KBError(RuntimeError):
     """The KB has errors; the build is refused and the published index left untouched."""
 

@@ -76,7 +76,7 @@ def test_index_built_with_other_chunking_or_code_is_rebuilt_not_reused(tmp_path,
     finer = prepare_index(FIXTURES / "kb", tmp_path / "idx", HashEmbedder(), config.replace(chunk_max_chars=20))
     assert finer.version != first.version
     assert finer.manifest["chunking"]["max_chars"] == 20
-    monkeypatch.setattr("eval.harness.code_fingerprint", lambda: "tokenizer-changed")
+    monkeypatch.setattr("indexer.build.code_fingerprint", lambda: "tokenizer-changed")
     rebuilt = prepare_index(FIXTURES / "kb", tmp_path / "idx", HashEmbedder(), config.replace(chunk_max_chars=20))
     assert rebuilt.version != finer.version
 
