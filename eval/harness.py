@@ -9,9 +9,12 @@ from pathlib import Path
 from statistics import mean
 from typing import Iterable
 
+from core.arms import ARMS, BM25, DENSE, QUESTIONS
+from core.config import Config
 from indexer.build import build, is_current
+from indexer.embed import Embedder
 from indexer.parse import parse_kb
-from indexer.search import Query, QueryEncoder, Searcher
+from retrieval import Query, QueryEncoder, Searcher
 from indexer.store import IndexLoadError, load_index, read_manifest, resolve
 
 from . import metrics
@@ -22,12 +25,13 @@ RECALL_KS = (1, 3, 5)
 RANKING_METRICS = tuple(f"recall@{k}" for k in RECALL_KS) + (f"mrr@{K}", f"ndcg@{K}")
 HEADLINE_METRICS = ("recall@1", "recall@3", f"mrr@{K}", f"ndcg@{K}")
 ABSTENTION_HEADLINE = ("abstain_recall", "false_abstain_rate")
-CONFIGS: dict[str, tuple[str, ...]] = {
-    "hybrid": ("dense", "bm25", "questions"),
-    "bm25": ("bm25",),
-    "dense": ("dense",),
-    "questions": ("questions",),
-    "hybrid-no-questions": ("dense", "bm25"),
+# The arm sets --compare runs, by the name the reports use:
+ARM_SETS: dict[str, tuple[str, ...]] = {
+    "hybrid": ARMS,
+    BM25: (BM25,),
+    DENSE: (DENSE,),
+    QUESTIONS: (QUESTIONS,),
+    "hybrid-no-questions": (DENSE, BM25),
 }
 
 
@@ -70,7 +74,7 @@ def load_questions(path: Path, known_ids: Iterable[str] | None = None) -> list[Q
     return questions
 
 
-def prepare_index(kb: Path, root: Path, embedder, config):
+def prepare_index(kb: Path, root: Path, embedder: Embedder, config: Config):
     """Reuse the published index when it was built from this very KB, embedder, chunking and indexing
     code; else (re)build (cheap: unchanged texts keep their cached embeddings)."""
     parsed = parse_kb(kb)
@@ -160,7 +164,7 @@ def calibrate(outcomes: list[Outcome], max_false_abstain: float = 0.05) -> dict:
             if no_answer else None}
 
 
-def evaluate(kb: Path, questions_path: Path, root: Path, embedder, config, configs: list[str],
+def evaluate(kb: Path, questions_path: Path, root: Path, embedder: Embedder, config: Config, configs: list[str],
              as_of: dt.date | None = None) -> dict:
     """The whole evaluation: index, questions, every named configuration."""
     index = prepare_index(kb, root, embedder, config)
@@ -168,7 +172,7 @@ def evaluate(kb: Path, questions_path: Path, root: Path, embedder, config, confi
     searcher = Searcher(index, QueryEncoder(embedder, config.query_cache_size), config,
                         today=(lambda: as_of) if as_of else dt.date.today)
     categories = {a.id: a.category for a in index.articles.values()}
-    outcomes = {name: run(searcher, questions, CONFIGS[name]) for name in configs}
+    outcomes = {name: run(searcher, questions, ARM_SETS[name]) for name in configs}
     reports = {name: summarize(found, categories) for name, found in outcomes.items()}
     if "hybrid" in outcomes:
         reports["hybrid"]["calibration"] = calibrate(outcomes["hybrid"])

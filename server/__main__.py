@@ -5,7 +5,7 @@ import argparse
 import logging
 import sys
 
-from indexer import config as cfg
+from core import config as cfg
 
 SERVER_SETTINGS = ("host", "port", "threads", "embedder", "st_model", "st_query_prompt", "st_passage_prompt",
                    "embed_threads", "cors_origins", "reload_interval", "confidence_threshold", "fusion",

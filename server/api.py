@@ -7,9 +7,9 @@ import time
 from flask import Blueprint, Response, current_app, jsonify, request, send_from_directory
 
 from indexer.markdown_text import render_html
-from indexer.search import SearchResult, Searcher
+from retrieval import SearchResult, Searcher
 
-from . import requests as parse
+from . import payloads
 from .errors import ApiError
 
 bp = Blueprint("api", __name__)
@@ -47,14 +47,14 @@ def _result(result: SearchResult) -> dict:
 
 @bp.post("/v1/suggest")
 def suggest():
-    query = parse.suggest_query(parse.json_body(request), _config().max_question_chars)
+    query = payloads.suggest_query(payloads.json_body(request), _config().max_question_chars)
     return jsonify(_result(_searcher().search(query)))
 
 
 @bp.post("/v1/suggest/batch")
 def suggest_batch():
     config = _config()
-    queries = parse.batch_queries(parse.json_body(request), config.max_question_chars, config.max_batch)
+    queries = payloads.batch_queries(payloads.json_body(request), config.max_question_chars, config.max_batch)
     started = time.perf_counter()
     searcher = _searcher()
     results = [_result(searcher.search(q)) for q in queries]
@@ -93,7 +93,7 @@ def facets():
 
 @bp.post("/v1/feedback")
 def feedback():
-    event = parse.feedback_event(parse.json_body(request), _config().max_question_chars)
+    event = payloads.feedback_event(payloads.json_body(request), _config().max_question_chars)
     return jsonify({"id": current_app.extensions["kbs_feedback"].add(event)}), 201
 
 

@@ -7,15 +7,15 @@ from pathlib import Path
 
 from flask import Flask
 
-from indexer import config as cfg
-from indexer.search import QueryEncoder, Searcher
+from core import config as cfg
+from retrieval import QueryEncoder, Searcher
 
 from . import errors
 from .feedback import FeedbackStore
 from .holder import IndexHolder
 
 
-def create_app(config=None, searcher: Searcher | None = None, today=dt.date.today) -> Flask:
+def create_app(config: cfg.Config | None = None, searcher: Searcher | None = None, today=dt.date.today) -> Flask:
     """Build the app. With ``searcher`` (tests), serve it; otherwise load ``config.index_dir``
     with the configured embedder and watch it for newly published versions."""
     config = config or cfg.load()

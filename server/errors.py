@@ -6,7 +6,7 @@ import logging
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
-from indexer.search import QueryError
+from retrieval import QueryError
 
 log = logging.getLogger(__name__)
 

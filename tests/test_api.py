@@ -2,7 +2,7 @@
 import pytest
 
 from server import create_app
-from tests.conftest import TODAY, make_searcher
+from tests.helpers import TODAY, make_searcher
 
 SUGGESTION_KEYS = {"article_id", "title", "category", "section", "anchor", "snippet", "highlights", "answer",
                    "reply_template", "source", "score", "scores", "products", "valid_until", "expired",

@@ -1,6 +1,6 @@
 from indexer.chunk import chunk_article, pack, phrasings, split_sentences
 from indexer.parse import parse_kb
-from tests.conftest import FIXTURES
+from tests.helpers import FIXTURES
 
 
 def test_sentences_split_at_chinese_and_western_punctuation():

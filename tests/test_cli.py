@@ -1,7 +1,7 @@
 import json
 
 from indexer.cli import main
-from tests.conftest import FIXTURES
+from tests.helpers import FIXTURES
 
 
 def test_lint_prints_file_line_messages_and_fails_on_errors(capsys):

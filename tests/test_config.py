@@ -3,8 +3,8 @@ import dataclasses
 
 import pytest
 
-from indexer import config as cfg
-from tests.conftest import ROOT
+from core import config as cfg
+from tests.helpers import ROOT
 
 
 def test_defaults_then_env_then_overrides():

@@ -3,7 +3,7 @@ import json
 
 from eval.cli import main
 from eval.diff import compare, diff
-from tests.conftest import FIXTURES
+from tests.helpers import FIXTURES
 
 
 def row(q, rank, confident=True, answerable=True):

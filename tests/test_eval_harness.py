@@ -5,7 +5,7 @@ import pytest
 
 from eval.cli import main
 from eval.harness import Outcome, Question, QuestionSetError, calibrate, load_questions
-from tests.conftest import FIXTURES
+from tests.helpers import FIXTURES
 
 
 @pytest.fixture
@@ -67,7 +67,7 @@ def test_calibration_picks_the_threshold_for_the_allowed_false_abstentions():
 
 def test_index_built_with_other_chunking_or_code_is_rebuilt_not_reused(tmp_path, monkeypatch):
     from eval.harness import prepare_index
-    from indexer import config as cfg
+    from core import config as cfg
     from indexer.embed import HashEmbedder
 
     config = cfg.load({"embedder": "hash"}, environ={})

@@ -4,7 +4,7 @@ import json
 
 from eval import history
 from eval.cli import main
-from tests.conftest import FIXTURES
+from tests.helpers import FIXTURES
 
 
 def result(r3, questions_file="q.jsonl"):

@@ -1,6 +1,6 @@
 import yaml
 
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 
 def test_openapi_documents_every_route(app):
@@ -10,3 +10,23 @@ def test_openapi_documents_every_route(app):
     assert routes == documented
     codes = set(spec["components"]["schemas"]["Error"]["properties"]["error"]["properties"]["code"]["enum"])
     assert {"invalid_json", "question_too_long", "index_unavailable", "internal_error"} <= codes
+
+
+def test_openapi_limits_match_the_settings_and_the_parser():
+    from core.config import Config
+    from server.payloads import MAX_INDEX_VERSION_CHARS, TOP_K_RANGE
+
+    spec = yaml.safe_load((ROOT / "server" / "openapi.yaml").read_text("utf-8"))
+    schemas = spec["components"]["schemas"]
+    defaults = Config()
+    assert schemas["SuggestRequest"]["allOf"][1]["properties"]["question"]["maxLength"] == defaults.max_question_chars
+    batch = spec["paths"]["/v1/suggest/batch"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    questions = next(part for part in batch["allOf"] if "properties" in part)["properties"]["questions"]
+    assert questions["maxItems"] == defaults.max_batch
+    assert questions["items"]["maxLength"] == defaults.max_question_chars
+    top_k = schemas["SearchOptions"]["properties"]["top_k"]
+    assert (top_k["minimum"], top_k["maximum"]) == TOP_K_RANGE
+    feedback = spec["paths"]["/v1/feedback"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert feedback["properties"]["question"]["maxLength"] == defaults.max_question_chars
+    assert feedback["properties"]["index_version"]["maxLength"] == MAX_INDEX_VERSION_CHARS
+    assert set(schemas["SearchOptions"]["properties"]["weights"]["properties"]) == set(Config().arms)

@@ -2,7 +2,7 @@ import datetime as dt
 import json
 
 from indexer.parse import parse_kb
-from tests.conftest import FIXTURES, TODAY
+from tests.helpers import FIXTURES, TODAY
 
 
 def diagnostics_by_file(parsed):

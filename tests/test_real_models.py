@@ -1,10 +1,10 @@
 """Real embedding models: slower than the rest, marked, and still run in CI."""
 import pytest
 
-from indexer import config as cfg
+from core import config as cfg
 from indexer.build import build
-from indexer.search import Query
-from tests.conftest import FIXTURES, make_searcher
+from retrieval import Query
+from tests.helpers import FIXTURES, make_searcher
 
 pytestmark = pytest.mark.real_model
 

@@ -7,7 +7,7 @@ import time
 from indexer.build import build
 from indexer.embed import HashEmbedder
 from server import create_app
-from tests.conftest import TODAY
+from tests.helpers import TODAY
 
 
 def wait_for(predicate, timeout=10.0):

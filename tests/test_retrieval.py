@@ -1,7 +1,7 @@
 """Retrieval behaviour on the fixture KB with the real default embedder."""
 import pytest
 
-from indexer.search import Query
+from retrieval import Query
 
 pytestmark = pytest.mark.real_model
 

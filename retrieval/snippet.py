@@ -4,8 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from .chunk import split_sentences
-from .tokenize import Tokenizer
+from indexer.chunk import split_sentences
+from indexer.tokenize import Tokenizer
 
 SHORT_SENTENCE = 40
 

