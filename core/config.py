@@ -56,14 +56,25 @@ class Config:
     weight_questions: float = _setting(2.0, "Fusion weight of the questions: phrasing arm; question-to-question "
                                             "similarity is the strongest single signal on both eval sets "
                                             "(see README, Eval).")
+    ranker: str = _setting("learned", "How candidates are ranked: 'learned' uses the model the build trained "
+                                      "on the KB's own phrasings (falls back to rrf when the index has none); "
+                                      "'rrf' is the hand-set fusion.", ("learned", "rrf"))
+    ranker_training_queries: int = _setting(3000, "Learned ranker: most KB phrasings used as training queries "
+                                                  "(a fixed-seed sample above that).")
     other_product_demotion: float = _setting(
         0.5, "When a question names a product, articles about other products have their score divided by "
              "(1 + this).")
+    confidence_bias: float = _setting(-61.092, "Confidence model (logistic): intercept. Fitted by python -m eval "
+                                             "--folds on a labeled set; see README, Confidence.")
+    confidence_weight_evidence: float = _setting(
+        69.446, "Confidence model: weight of the top article's evidence (mean of its best section and phrasing cosines).")
+    confidence_weight_coverage: float = _setting(
+        2.111, "Confidence model: weight of the share of the question's IDF weight found in the top article.")
+    confidence_weight_foreign: float = _setting(
+        5.943, "Confidence model: weight of 'the question has no Chinese character' (cosines across languages run lower).")
     confidence_threshold: float = _setting(
-        0.876, "Minimum evidence of the top suggestion for confident=true "
-               "(python -m eval prints the calibrated value for a labeled set; see README, Confidence).")
-    cross_lingual_offset: float = _setting(0.07, "Added to the evidence of questions with no Chinese characters: "
-                                                 "cosines across languages run lower.")
+        0.4876, "Minimum probability that the suggestions hold the answer for confident=true (chosen by "
+                "python -m eval for at most 3% false abstention on the labeled set).")
     include_expired: bool = _setting(False, "Suggest expired articles too (flagged, ranked last).")
     query_cache_size: int = _setting(2048, "Entries in the query-embedding LRU cache.")
     # server

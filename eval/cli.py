@@ -15,8 +15,9 @@ from pathlib import Path
 from core import config as cfg
 
 EVAL_SETTINGS = ("embedder", "st_model", "st_query_prompt", "st_passage_prompt", "embed_batch_size",
-                 "chunk_max_chars", "fusion", "rrf_k", "weight_dense", "weight_bm25", "weight_questions",
-                 "candidates", "confidence_threshold", "other_product_demotion")
+                 "chunk_max_chars", "ranker", "fusion", "rrf_k", "weight_dense", "weight_bm25", "weight_questions",
+                 "candidates", "confidence_bias", "confidence_weight_evidence", "confidence_weight_coverage",
+                 "confidence_weight_foreign", "confidence_threshold", "other_product_demotion")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,6 +32,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="configuration(s) to run (default: hybrid)")
     parser.add_argument("--as-of", type=dt.date.fromisoformat,
                         help="date for article validity, YYYY-MM-DD (default: today)")
+    parser.add_argument("--folds", type=int, default=5,
+                        help="folds for the out-of-fold confidence figures (default 5): the confidence model is "
+                             "fitted on the other folds of this set, then judged on each held-out one")
     parser.add_argument("--json", action="store_true", help="print JSON instead of Markdown")
     parser.add_argument("--out", help="also write report.json, report.md and comparison.png here")
     parser.add_argument("--history", metavar="JSONL",
@@ -57,7 +61,8 @@ def main(argv: list[str] | None = None) -> int:
         Path("artifacts/eval-index") / hashlib.sha256(str(kb.resolve()).encode()).hexdigest()[:12]
     configs = list(ARM_SETS) if args.compare else (args.config or ["hybrid"])
     try:
-        result = evaluate(kb, Path(args.questions), root, create_embedder(config), config, configs, args.as_of)
+        result = evaluate(kb, Path(args.questions), root, create_embedder(config), config, configs, args.as_of,
+                          args.folds)
     except KBError as exc:
         for d in exc.diagnostics:
             print(d, file=sys.stderr)

@@ -5,6 +5,8 @@ import datetime as dt
 import json
 from collections import defaultdict
 from dataclasses import dataclass
+
+import numpy as np
 from pathlib import Path
 from statistics import mean
 from typing import Iterable
@@ -15,9 +17,10 @@ from indexer.build import build, is_current
 from indexer.embed import Embedder
 from indexer.parse import parse_kb
 from retrieval import Query, QueryEncoder, Searcher
+from retrieval.train import trainers_for
 from indexer.store import IndexLoadError, load_index, read_manifest, resolve
 
-from . import metrics
+from . import calibration, metrics
 
 K = 10
 RECALL_KS = (1, 3, 5)
@@ -25,14 +28,18 @@ RECALL_KS = (1, 3, 5)
 RANKING_METRICS = tuple(f"recall@{k}" for k in RECALL_KS) + (f"mrr@{K}", f"ndcg@{K}")
 HEADLINE_METRICS = ("recall@1", "recall@3", f"mrr@{K}", f"ndcg@{K}")
 ABSTENTION_HEADLINE = ("abstain_recall", "false_abstain_rate")
-# The arm sets --compare runs, by the name the reports use:
+MAX_FALSE_ABSTAIN = 0.03  # the stated rate the confidence threshold is chosen for
+# The arm sets --compare runs, by the name the reports use. All three arms are ranked by the index's
+# learned model when it has one; "hybrid-rrf" forces the hand-set fusion, the baseline it replaces.
 ARM_SETS: dict[str, tuple[str, ...]] = {
     "hybrid": ARMS,
+    "hybrid-rrf": ARMS,
     BM25: (BM25,),
     DENSE: (DENSE,),
     QUESTIONS: (QUESTIONS,),
     "hybrid-no-questions": (DENSE, BM25),
 }
+FORCED_FUSION = {"hybrid-rrf": "rrf"}
 
 
 class QuestionSetError(ValueError):
@@ -53,6 +60,7 @@ class Outcome:
     confident: bool
     confidence: float
     took_ms: float
+    signals: tuple[float, ...] = ()  # the confidence model's inputs (retrieval.confidence.SIGNALS)
 
 
 def load_questions(path: Path, known_ids: Iterable[str] | None = None) -> list[Question]:
@@ -78,22 +86,24 @@ def prepare_index(kb: Path, root: Path, embedder: Embedder, config: Config):
     """Reuse the published index when it was built from this very KB, embedder, chunking and indexing
     code; else (re)build (cheap: unchanged texts keep their cached embeddings)."""
     parsed = parse_kb(kb)
+    trainers = trainers_for(config)
     try:
-        if is_current(read_manifest(resolve(root)), parsed, embedder, config):
+        if is_current(read_manifest(resolve(root)), parsed, embedder, config, trainers):
             return load_index(root, embedder.id, embedder.dim)
     except IndexLoadError:
         pass
-    build(kb, root, embedder, config, parsed=parsed)
+    build(kb, root, embedder, config, parsed=parsed, trainers=trainers)
     return load_index(root, embedder.id, embedder.dim)
 
 
-def run(searcher: Searcher, questions: list[Question], arms: tuple[str, ...] | None = None) -> list[Outcome]:
+def run(searcher: Searcher, questions: list[Question], arms: tuple[str, ...] | None = None,
+        fusion: str | None = None) -> list[Outcome]:
     searcher.encoder.encode.cache_clear()  # each configuration pays its own query embeddings
     outcomes = []
     for question in questions:
-        result = searcher.search(Query(question.q, top_k=K, arms=arms))
-        outcomes.append(Outcome(question, tuple(s.article_id for s in result.suggestions),
-                                result.confident, result.confidence, result.took_ms))
+        result = searcher.search(Query(question.q, top_k=K, arms=arms, fusion=fusion))
+        outcomes.append(Outcome(question, tuple(s.article_id for s in result.suggestions), result.confident,
+                                result.confidence, result.took_ms, tuple(result.signals.values())))
     return outcomes
 
 
@@ -149,33 +159,42 @@ def summarize(outcomes: list[Outcome], categories: dict[str, str], max_failures:
     }
 
 
-def calibrate(outcomes: list[Outcome], max_false_abstain: float = 0.05) -> dict:
-    """The highest threshold that keeps false abstentions on answerable questions at most
-    ``max_false_abstain``, and what it does to no-answer questions."""
-    answerable = sorted(o.confidence for o in outcomes if o.question.relevant)
-    no_answer = [o.confidence for o in outcomes if not o.question.relevant]
-    if not answerable:
+def calibrate(outcomes: list[Outcome], folds: int, max_false_abstain: float = MAX_FALSE_ABSTAIN) -> dict:
+    """The confidence model fitted on these questions (the settings it would give) with its in-sample
+    abstention figures, next to the out-of-fold ones: each fold judged by a model fitted on the others."""
+    answerable = np.array([bool(o.question.relevant) for o in outcomes])
+    if answerable.all() or not answerable.any():
         return {}
-    allowed = int(max_false_abstain * len(answerable))  # this many may fall below the threshold
-    threshold = answerable[allowed]
-    return {"threshold": threshold, "max_false_abstain": max_false_abstain,
-            "false_abstain_rate": round(sum(c < threshold for c in answerable) / len(answerable), 4),
-            "no_answer_abstain_rate": round(sum(c < threshold for c in no_answer) / len(no_answer), 4)
-            if no_answer else None}
+    signals = np.array([o.signals for o in outcomes], dtype=float)
+    answered = np.array([bool(set(o.ranked[:3]) & set(o.question.relevant)) for o in outcomes])
+    top_right = np.array([bool(o.ranked) and o.ranked[0] in o.question.relevant for o in outcomes])
+    fitted = calibration.fit(signals, answered, answerable, max_false_abstain)
+    in_sample = calibration.predict(fitted, signals) >= fitted.threshold
+    out_of_fold = calibration.cross_validate([o.question.q for o in outcomes], signals, answered, answerable,
+                                             folds, max_false_abstain)
+
+    def figures(confident: np.ndarray) -> dict:
+        right = confident & top_right
+        return {k: round(v, 4) for k, v in metrics.abstention(~answerable, ~confident).items()} | {
+            "confident_precision": round(float(right.sum() / max(confident.sum(), 1)), 4)}
+
+    return {"folds": folds, "max_false_abstain": max_false_abstain, "settings": fitted.settings(),
+            "in_sample": figures(in_sample), "out_of_fold": figures(out_of_fold),
+            "served": figures(np.array([o.confident for o in outcomes]))}
 
 
 def evaluate(kb: Path, questions_path: Path, root: Path, embedder: Embedder, config: Config, configs: list[str],
-             as_of: dt.date | None = None) -> dict:
+             as_of: dt.date | None = None, folds: int = 5) -> dict:
     """The whole evaluation: index, questions, every named configuration."""
     index = prepare_index(kb, root, embedder, config)
     questions = load_questions(questions_path, index.articles)
     searcher = Searcher(index, QueryEncoder(embedder, config.query_cache_size), config,
                         today=(lambda: as_of) if as_of else dt.date.today)
     categories = {a.id: a.category for a in index.articles.values()}
-    outcomes = {name: run(searcher, questions, ARM_SETS[name]) for name in configs}
+    outcomes = {name: run(searcher, questions, ARM_SETS[name], FORCED_FUSION.get(name)) for name in configs}
     reports = {name: summarize(found, categories) for name, found in outcomes.items()}
     if "hybrid" in outcomes:
-        reports["hybrid"]["calibration"] = calibrate(outcomes["hybrid"])
+        reports["hybrid"]["calibration"] = calibrate(outcomes["hybrid"], folds)
     return {"kb": str(kb), "questions_file": str(questions_path), "index_version": index.version,
             "embedder": embedder.id, "as_of": (as_of or dt.date.today()).isoformat(),
             "confidence_threshold": config.confidence_threshold, "configs": reports}

@@ -28,10 +28,15 @@ def markdown(result: dict) -> str:
     name, main = next(iter(configs.items()))
     calibration = configs.get("hybrid", {}).get("calibration")
     if calibration:
-        lines += ["", f"Calibration (hybrid): threshold {calibration['threshold']:.4f} keeps false abstentions at "
-                  f"{calibration['false_abstain_rate']:.1%} (≤ {calibration['max_false_abstain']:.0%}) and abstains on "
-                  + (f"{calibration['no_answer_abstain_rate']:.0%} of no-answer questions."
-                     if calibration['no_answer_abstain_rate'] is not None else "— (no no-answer questions).")]
+        lines += ["", f"## Confidence (hybrid): fitted for ≤ {calibration['max_false_abstain']:.0%} false abstention", "",
+                  "| | abstain P | abstain R | false-abstain | confident precision |", "|---|---:|---:|---:|---:|"]
+        for label, key in ((f"**out of fold** ({calibration['folds']} folds)", "out_of_fold"),
+                           ("in sample (fitted on all of this set)", "in_sample"), ("as served (current settings)", "served")):
+            f = calibration[key]
+            lines.append(f"| {label} | {f['abstain_precision']:.2f} | {f['abstain_recall']:.2f} | "
+                         f"{f['false_abstain_rate']:.3f} | {f['confident_precision']:.3f} |")
+        settings = " ".join(f"--{k.replace('_', '-')} {v}" for k, v in calibration["settings"].items())
+        lines += ["", f"Fitted on all of this set, as settings: `{settings}`"]
     for title, key in (("question type", "by_type"), ("category", "by_category")):
         lines += ["", f"## {name}: by {title}", "", f"| {title} | n | R@1 | R@3 | MRR@10 | abstain rate |",
                   "|---|---:|---:|---:|---:|---:|"]

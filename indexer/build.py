@@ -15,7 +15,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator, Mapping
 
 from core.config import Config
 
@@ -26,7 +26,7 @@ from .embed import Embedder
 from .embed_cache import EmbeddingCache
 from .parse import ParsedKB, parse_kb
 from .records import Diagnostic
-from .store import new_temp_dir, publish, sweep_temp_dirs, write_index
+from .store import Index, add_models, load_index, new_temp_dir, publish, sweep_temp_dirs, write_index
 from .tokenize import Tokenizer, user_words_from
 
 
@@ -43,12 +43,15 @@ def code_fingerprint() -> str:
     return digest.hexdigest()[:16]
 
 
-def is_current(manifest: dict, parsed: ParsedKB, embedder: Embedder, config: Config) -> bool:
+def is_current(manifest: dict, parsed: ParsedKB, embedder: Embedder, config: Config,
+               trainers: Mapping[str, Trainer] | None = None) -> bool:
     """Whether an index with this manifest was built from this very KB, embedder, chunking and
     indexing code: the fields build() writes below, compared in the same module that writes them."""
     return (manifest["kb"]["content_hash"] == parsed.content_hash and manifest["embedder"]["id"] == embedder.id
             and manifest["chunking"] == chunking_params(config.chunk_max_chars)
-            and manifest["build"].get("code_fingerprint") == code_fingerprint())
+            and manifest["build"].get("code_fingerprint") == code_fingerprint()
+            and manifest["build"].get("trainers") == {name: getattr(t, "fingerprint", None)
+                                                      for name, t in (trainers or {}).items()})
 
 
 class KBError(RuntimeError):
@@ -75,11 +78,21 @@ class BuildReport:
     reused: int
     seconds: float
     warnings: tuple[Diagnostic, ...] = field(default=())
+    training_seconds: float = 0.0  # part of ``seconds`` spent training models (printed apart)
+    models: Mapping[str, Any] = field(default_factory=dict)
 
     def summary(self) -> str:
+        trained = f" (of which {self.training_seconds:.1f}s training {', '.join(self.models)})" if self.models else ""
         return (f"published {self.version}: {self.articles} articles, {self.chunks} chunks, "
                 f"{self.phrasings} phrasings; embedded {self.embedded}, reused {self.reused}; "
-                f"{self.seconds:.1f}s")
+                f"{self.seconds:.1f}s{trained}")
+
+
+# A trainer fits a model on the freshly written index, writes its files into the directory and
+# returns its manifest entry ({"files": [...], ...}); an optional ``fingerprint`` attribute (its code and
+# settings) tells whether an index's model is current. The build job knows no model: the caller
+# (CLI, eval harness) passes the trainers, so the build side never imports query-time code.
+Trainer = Callable[[Index, Path], dict]
 
 
 @contextmanager
@@ -112,7 +125,7 @@ def git_commit(path: Path, mark_dirty: bool = False) -> str | None:
 
 def build(kb: Path, root: Path, embedder: Embedder, config: Config, full: bool = False,
           progress_factory: Callable[[int], Callable[[int], None]] | None = None,
-          parsed: ParsedKB | None = None) -> BuildReport:
+          parsed: ParsedKB | None = None, trainers: Mapping[str, Trainer] | None = None) -> BuildReport:
     """Build and publish a new index version; raise KBError if the KB has errors."""
     started = time.perf_counter()
     kb, root = Path(kb), Path(root)
@@ -150,13 +163,25 @@ def build(kb: Path, root: Path, embedder: Embedder, config: Config, full: bool =
                    "articles": {a.id: a.content_hash for a in parsed.articles}},
             "counts": {"articles": len(parsed.articles), "chunks": len(chunks), "phrasings": len(phrasings)},
             "build": {"tool_version": __version__, "code_fingerprint": code_fingerprint(),
+                      "trainers": {name: getattr(t, "fingerprint", None) for name, t in (trainers or {}).items()},
                       "python": platform.python_version(),
                       "embedded": embedded, "reused": len(chunks) + len(phrasings) - embedded},
         }
         temp = new_temp_dir(root, version)
         write_index(temp, manifest, parsed.articles, chunks, chunk_vectors, phrasings, phrasing_vectors,
                     bm25, user_words)
+        training_started = time.perf_counter()
+        models = {}
+        if trainers:
+            written = load_index(temp)
+            for name, trainer in trainers.items():
+                entry = trainer(written, temp)  # empty: too little to learn from; served without it
+                if entry:
+                    models[name] = {**entry, "fingerprint": getattr(trainer, "fingerprint", None)}
+            add_models(temp, models)
+        training_seconds = time.perf_counter() - training_started
         final = publish(root, temp, version, config.keep_versions)
     warnings = tuple(d for d in parsed.diagnostics if d.severity == "warning")
     return BuildReport(version, final, len(parsed.articles), len(chunks), len(phrasings), embedded,
-                       len(chunks) + len(phrasings) - embedded, time.perf_counter() - started, warnings)
+                       len(chunks) + len(phrasings) - embedded, time.perf_counter() - started, warnings,
+                       training_seconds, models)

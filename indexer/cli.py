@@ -102,6 +102,8 @@ def _diff(kb: Path, root: Path, as_json: bool) -> int:
 
 
 def _build(kb: Path, root: Path, config: cfg.Config, full: bool, show_progress: bool) -> int:
+    from retrieval.train import trainers_for
+
     from .build import BuildLockedError, KBError, build
     from .embed import EmbedderError, create_embedder
     from .parse import parse_kb
@@ -125,7 +127,8 @@ def _build(kb: Path, root: Path, config: cfg.Config, full: bool, show_progress: 
         return bar.update
 
     try:
-        report = build(kb, root, embedder, config, full=full, progress_factory=progress_factory, parsed=parsed)
+        report = build(kb, root, embedder, config, full=full, progress_factory=progress_factory, parsed=parsed,
+                       trainers=trainers_for(config))
     except (KBError, BuildLockedError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILURE

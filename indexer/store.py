@@ -129,6 +129,18 @@ def write_index(directory: Path, manifest: dict[str, Any], articles: Iterable[Ar
     return manifest
 
 
+def add_models(directory: Path, models: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Record models trained on a written index (their files already in ``directory``) in its
+    manifest, with checksums, so the loader verifies them like every other file."""
+    manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
+    files = dict(manifest["files"])
+    for entry in models.values():
+        files.update({name: _sha256_file(directory / name) for name in entry["files"]})
+    manifest = {**manifest, "files": files, "models": models}
+    _write_json_durably(directory / "manifest.json", manifest)
+    return manifest
+
+
 def _write_json_durably(path: Path, data: Any) -> None:
     with open(path, "w", encoding="utf-8") as handle:
         json.dump(data, handle, ensure_ascii=False, indent=2)

@@ -30,11 +30,13 @@ def bm25(index: Index, catalog: Catalog, bm25_all: np.ndarray, article_ok: np.nd
 
 
 def questions(index: Index, catalog: Catalog, vector: np.ndarray, article_ok: np.ndarray,
-              pool: int) -> ArmRanking:
-    """Cosine of the question to each article's title and known ``questions:`` phrasings."""
+              pool: int, phrasing_ok: np.ndarray | None = None) -> ArmRanking:
+    """Cosine of the question to each article's title and known ``questions:`` phrasings
+    (``phrasing_ok`` leaves some out: a training query must not find its own phrasing)."""
     if not index.phrasings:
         return ArmRanking(QUESTIONS, (), {})
-    allowed = np.flatnonzero(article_ok[catalog.phrasing_article])
+    ok = article_ok[catalog.phrasing_article]
+    allowed = np.flatnonzero(ok if phrasing_ok is None else ok & phrasing_ok)
     hits = faiss_search(index.phrasing_faiss, vector, pool * OVERFETCH, allowed)
     return by_article(QUESTIONS, ((index.phrasings[i].article_id, s) for i, s in hits), pool)
 

@@ -10,12 +10,16 @@ from indexer.store import Index
 from indexer.tokenize import normalize
 
 
+_NO_END = np.iinfo(np.int64).max
+
+
 @dataclass(frozen=True)
 class Catalog:
     """Which chunks and phrasings belong to which article, and the products the KB names."""
 
     articles: dict[str, Article]
     article_ids: tuple[str, ...]  # row order of the masks below
+    position: dict[str, int]  # article id → its row
     chunks_of: dict[str, tuple[int, ...]]
     phrasings_of: dict[str, tuple[int, ...]]
     chunk_article: np.ndarray  # chunk row → article position
@@ -24,6 +28,9 @@ class Catalog:
     products: tuple[str, ...]
     normalized_products: tuple[tuple[str, str], ...]  # (name, normalized), longest first
     article_products: dict[str, tuple[str, ...]]  # article id → its normalized product names
+    category_rows: dict[str, np.ndarray]  # category → boolean mask over article rows
+    valid_from: np.ndarray  # per row, as date ordinals (0: no start)
+    valid_until: np.ndarray  # per row, as date ordinals (max int: no end)
 
     @classmethod
     def of_index(cls, index: Index) -> "Catalog":
@@ -38,7 +45,7 @@ class Catalog:
         position = {article_id: i for i, article_id in enumerate(article_ids)}
         products = {p for a in articles.values() for p in a.products}
         return cls(
-            articles=articles, article_ids=article_ids,
+            articles=articles, article_ids=article_ids, position=position,
             chunks_of={a: tuple(rows) for a, rows in chunks_of.items()},
             phrasings_of={a: tuple(rows) for a, rows in phrasings_of.items()},
             chunk_article=np.array([position[c.article_id] for c in index.chunks], dtype=np.int64),
@@ -47,4 +54,10 @@ class Catalog:
             products=tuple(sorted(products)),
             normalized_products=tuple((p, normalize(p)) for p in sorted(products, key=len, reverse=True)),
             article_products={a.id: tuple(normalize(p) for p in a.products) for a in articles.values()},
+            category_rows={c: np.array([articles[a].category == c for a in article_ids], dtype=bool)
+                           for c in {a.category for a in articles.values()}},
+            valid_from=np.array([articles[a].valid_from.toordinal() if articles[a].valid_from else 0
+                                 for a in article_ids], dtype=np.int64),
+            valid_until=np.array([articles[a].valid_until.toordinal() if articles[a].valid_until else _NO_END
+                                  for a in article_ids], dtype=np.int64),
         )

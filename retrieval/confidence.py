@@ -1,27 +1,52 @@
-"""Whether the top suggestion is worth sending: its evidence, compared with a threshold."""
+"""Whether the suggestions are worth sending: the probability that they hold the answer, and a threshold.
+
+"Hold the answer" is what the fit on labeled questions learns: the question is one the KB answers
+and a right article is among the top 3 (``eval.calibration``).
+
+A small logistic model over three signals that carry across shops and
+questions: the top article's evidence (the mean of its best cosine to a
+section and to a known phrasing), how much of the question's IDF weight the
+article covers (an out-of-scope question shares a word or two, not its
+substance), and whether the question is in another script than the KB. Its
+weights and threshold are settings, fitted on labeled questions out of fold by
+``python -m eval --folds`` (README, Confidence).
+"""
 from __future__ import annotations
+
+import math
 
 from core.arms import DENSE, QUESTIONS
 from core.config import Config
 from indexer.pinyin import has_han
 
 from .catalog import Catalog
+from .features import CANDIDATE_FEATURES, Candidates
 from .types import Suggestion
 
+SIGNALS = ("evidence", "coverage", "foreign")
+_COVERAGE = CANDIDATE_FEATURES.index("idf_coverage")
 
-def evidence(suggestions: tuple[Suggestion, ...], text: str, catalog: Catalog, config: Config) -> float:
-    """The mean of the top article's best cosine to a section and to a known phrasing (when it has
-    phrasings), plus an offset for questions in another script than the KB's. See README, Confidence."""
+
+def signals(suggestions: tuple[Suggestion, ...], candidates: Candidates, text: str,
+            catalog: Catalog) -> tuple[float, float, float]:
     if not suggestions:
-        return 0.0
+        return (0.0, 0.0, float(not has_han(text)))
     top = suggestions[0]
-    signals = [top.scores[DENSE]]
+    cosines = [top.scores[DENSE]]
     if catalog.phrasings_of.get(top.article_id):
-        signals.append(top.scores[QUESTIONS])
-    value = sum(signals) / len(signals)
-    if not has_han(text):
-        value += config.cross_lingual_offset
-    return round(value, 4)
+        cosines.append(top.scores[QUESTIONS])
+    row = candidates.ids.index(top.article_id) if top.article_id in candidates.ids else None
+    coverage = float(candidates.matrix[row, _COVERAGE]) if row is not None else 0.0
+    return (sum(cosines) / len(cosines), coverage, float(not has_han(text)))
+
+
+def weights(config: Config) -> tuple[float, ...]:
+    return (config.confidence_weight_evidence, config.confidence_weight_coverage, config.confidence_weight_foreign)
+
+
+def probability(values: tuple[float, ...], bias: float, coefficients: tuple[float, ...]) -> float:
+    z = bias + sum(w * x for w, x in zip(coefficients, values))
+    return 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0)))
 
 
 def is_confident(suggestions: tuple[Suggestion, ...], value: float, config: Config) -> bool:

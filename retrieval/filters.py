@@ -9,15 +9,22 @@ from .catalog import Catalog
 from .types import Query, QueryError
 
 
+def valid_on(catalog: Catalog, today: dt.date) -> np.ndarray:
+    """Rows whose validity range holds ``today`` (vectorised: a KB may hold thousands of articles)."""
+    day = today.toordinal()
+    return (catalog.valid_from <= day) & (day <= catalog.valid_until)
+
+
 def eligible(catalog: Catalog, query: Query, include_expired: bool, today: dt.date) -> np.ndarray:
     """A boolean mask over ``catalog.article_ids``."""
     if query.category and query.category not in catalog.categories:
         raise QueryError(f"unknown category {query.category!r}")
-    keep = np.zeros(len(catalog.article_ids), dtype=bool)
-    for row, article_id in enumerate(catalog.article_ids):
-        article = catalog.articles[article_id]
-        keep[row] = not (
-            (query.category and article.category != query.category)
-            or (query.product and article.products and query.product not in article.products)
-            or (not include_expired and article.validity(today) != "valid"))
+    keep = np.ones(len(catalog.article_ids), dtype=bool)
+    if query.category:
+        keep &= catalog.category_rows[query.category]
+    if query.product:
+        keep &= np.array([not catalog.articles[a].products or query.product in catalog.articles[a].products
+                          for a in catalog.article_ids], dtype=bool)
+    if not include_expired:
+        keep &= valid_on(catalog, today)
     return keep

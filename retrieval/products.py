@@ -20,13 +20,17 @@ def products_in(catalog: Catalog, text: str, passed: str | None) -> list[str]:
 
 
 def demote_other_products(catalog: Catalog, fused: dict[str, float], mentioned: list[str],
-                          demotion: float) -> None:
-    """Sibling products' articles sink below the named product's; shop-wide rules stay put."""
+                          demotion: float) -> set[str]:
+    """Sibling products' articles sink below the named product's; shop-wide rules stay put.
+    Returns the demoted articles."""
     if not mentioned:
-        return
+        return set()
     named = [normalize(m) for m in mentioned]
     factor = 1.0 / (1.0 + demotion)
+    demoted = set()
     for article_id in fused:
         products = catalog.article_products[article_id]
         if products and not any(m in p or p in m for m in named for p in products):
             fused[article_id] *= factor
+            demoted.add(article_id)
+    return demoted

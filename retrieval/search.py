@@ -2,9 +2,10 @@
 
 Three arms propose candidates — dense (FAISS over section vectors), BM25
 (jieba tokens) and the articles' known ``questions:`` phrasings (FAISS over
-their vectors). Each arm ranks *articles*; the rankings are fused (RRF by
-default), product hints demote sibling products, and each article is shown once
-with its best-matching section.
+their vectors). Each arm ranks *articles*; the rankings are fused (RRF), product
+hints demote sibling products, and — when the index carries a learned model —
+the model re-ranks the candidates from their features and gives the
+calibrated confidence. Each article is shown once with its best section.
 """
 from __future__ import annotations
 
@@ -12,14 +13,18 @@ import datetime as dt
 import time
 from typing import Callable
 
+import numpy as np
+
 from core.arms import ARMS, BM25, DENSE, QUESTIONS
 from core.config import Config
 from indexer.store import Index
 
-from . import arms as arm, confidence, filters, products, sections
+from . import arms as arm, confidence, ended, filters, products, sections
 from .catalog import Catalog
 from .encoder import QueryEncoder
+from .features import Candidates, candidate_features
 from .fusion import fuse_arms
+from .model import LearnedRanker
 from .rewrite import PinyinLexicon
 from .types import ArmRanking, Query, QueryError, SearchResult
 
@@ -27,7 +32,7 @@ from .types import ArmRanking, Query, QueryError, SearchResult
 class Searcher:
     """One loaded index, ready to answer; the server swaps in a new Searcher on reload."""
 
-    def __init__(self, index: Index, encoder: QueryEncoder, config: Config,
+    def __init__(self, index: Index, encoder: QueryEncoder | None, config: Config,
                  today: Callable[[], dt.date] = dt.date.today):
         self.index = index
         self.encoder = encoder
@@ -35,6 +40,7 @@ class Searcher:
         self.today = today
         self.catalog = Catalog.of_index(index)
         self.lexicon = PinyinLexicon.of_index(index)
+        self.model = LearnedRanker.of_index(index) if config.ranker == "learned" else None
 
     @property
     def articles(self):
@@ -50,30 +56,56 @@ class Searcher:
 
     def search(self, query: Query) -> SearchResult:
         started = time.perf_counter()
-        arms = self._arms(query)
+        wanted = self._arms(query)
         today = self.today()
         include_expired = self.config.include_expired if query.include_expired is None else query.include_expired
         article_ok = filters.eligible(self.catalog, query, include_expired, today)
         text = self.lexicon.rewrite(query.text)  # pinyin spellings/initials (fahuo, bzq) → KB words
-        mentioned = products.products_in(self.catalog, text, query.product)
-        terms = set(self.index.tokenizer.tokens(text))
-        vector = self.encoder.encode(text) if {DENSE, QUESTIONS} & set(arms) else None
-        bm25_all = self.index.bm25.scores(sorted(terms)) if BM25 in arms else None  # sorted: float sums reproducible
-
-        rankings = self._rankings(arms, vector, bm25_all, article_ok)
-        fused = fuse_arms(rankings, query, self.config)
-        products.demote_other_products(self.catalog, fused, mentioned, self.config.other_product_demotion)
+        vector = self.encoder.encode(text) if {DENSE, QUESTIONS} & set(wanted) else None
+        found = self.candidates(query, text, vector, wanted, article_ok)
+        scores = dict(zip(found.candidates.ids, found.candidates.rrf))
+        learned = self.model is not None and query.weights is None and query.fusion is None \
+            and set(wanted) == set(ARMS)
+        if learned:
+            scores = dict(zip(found.candidates.ids, self.model.scores(found.candidates.matrix).tolist()))
 
         def order(article_id: str):
             fresh = self.articles[article_id].validity(today) == "valid"
-            return (not fresh, -fused[article_id], article_id)
+            return (not fresh, -scores[article_id], article_id)
 
-        ranked = sorted(fused, key=order)[: query.top_k]
-        suggestions = tuple(sections.suggest(self.index, self.catalog, a, fused[a], vector, bm25_all, terms, today)
-                            for a in ranked)
-        evidence = confidence.evidence(suggestions, text, self.catalog, self.config)
-        return SearchResult(suggestions, confidence.is_confident(suggestions, evidence, self.config), evidence,
-                            self.index.version, (time.perf_counter() - started) * 1000.0, tuple(mentioned))
+        ranked = sorted(scores, key=order)[: query.top_k]
+        suggestions = tuple(sections.suggest(self.index, self.catalog, a, scores[a], vector, found.bm25_all,
+                                             found.terms, today) for a in ranked)
+        signals = confidence.signals(suggestions, found.candidates, text, self.catalog)
+        value = round(confidence.probability(signals, self.config.confidence_bias, confidence.weights(self.config)), 4)
+        if not include_expired:
+            suggestions = self._ended_first(query, suggestions, vector, found, today)
+        return SearchResult(suggestions, confidence.is_confident(suggestions, value, self.config), value,
+                            self.index.version, (time.perf_counter() - started) * 1000.0, found.mentioned,
+                            signals=dict(zip(confidence.SIGNALS, signals)))
+
+    def candidates(self, query: Query, text: str, vector: np.ndarray | None, wanted: tuple[str, ...],
+                   article_ok: np.ndarray, phrasing_ok: np.ndarray | None = None) -> "Found":
+        """Arms → RRF → product hints → features: everything the rankers need, for search and training."""
+        mentioned = products.products_in(self.catalog, text, query.product)
+        terms = set(self.index.tokenizer.tokens(text))
+        bm25_all = self.index.bm25.scores(sorted(terms)) if BM25 in wanted else None  # sorted: reproducible sums
+        rankings = self._rankings(wanted, vector, bm25_all, article_ok, phrasing_ok)
+        fused = fuse_arms(rankings, query, self.config)
+        demoted = products.demote_other_products(self.catalog, fused, mentioned, self.config.other_product_demotion)
+        found = candidate_features(self.index, self.catalog, rankings, fused, query.text, text, terms,
+                                   mentioned, demoted)
+        return Found(found, terms, bm25_all, tuple(mentioned))
+
+    def _ended_first(self, query: Query, suggestions, vector, found: "Found", today: dt.date):
+        """An ended article that matches better than the best valid suggestion goes first, flagged with its
+        notice (and, being expired, makes the answer not confident)."""
+        best = ended.best_ended(self.index, self.catalog, vector, ended.ended_mask(self.catalog, query, today))
+        if best is None or (suggestions and best[1] <= ended.match_strength(suggestions[0].scores)):
+            return suggestions
+        top = sections.suggest(self.index, self.catalog, best[0], suggestions[0].score if suggestions else 0.0,
+                               vector, found.bm25_all, found.terms, today)
+        return (top, *suggestions[: max(query.top_k - 1, 0)])
 
     def _arms(self, query: Query) -> tuple[str, ...]:
         wanted = tuple(query.arms or self.config.arms)
@@ -82,12 +114,21 @@ class Searcher:
             raise QueryError(f"unknown retrieval arm(s) {sorted(unknown)}; use {', '.join(ARMS)}")
         return wanted
 
-    def _rankings(self, wanted, vector, bm25_all, article_ok) -> list[ArmRanking]:
+    def _rankings(self, wanted, vector, bm25_all, article_ok, phrasing_ok) -> list[ArmRanking]:
         pool, found = self.config.candidates, []
         if DENSE in wanted:
             found.append(arm.dense(self.index, self.catalog, vector, article_ok, pool))
         if BM25 in wanted:
             found.append(arm.bm25(self.index, self.catalog, bm25_all, article_ok, pool))
         if QUESTIONS in wanted and self.index.phrasings:
-            found.append(arm.questions(self.index, self.catalog, vector, article_ok, pool))
+            found.append(arm.questions(self.index, self.catalog, vector, article_ok, pool, phrasing_ok))
         return found
+
+
+class Found:
+    """What ``Searcher.candidates`` hands on: the candidates with features, and the query's terms."""
+
+    __slots__ = ("candidates", "terms", "bm25_all", "mentioned")
+
+    def __init__(self, candidates: Candidates, terms: set[str], bm25_all, mentioned: tuple[str, ...]):
+        self.candidates, self.terms, self.bm25_all, self.mentioned = candidates, terms, bm25_all, mentioned

@@ -9,6 +9,7 @@ from core.arms import BM25, DENSE, QUESTIONS
 from indexer.records import Article, Chunk
 from indexer.store import Index
 
+from . import ended
 from .catalog import Catalog
 from .fusion import rrf
 from .snippet import make_snippet
@@ -58,6 +59,7 @@ def suggest(index: Index, catalog: Catalog, article_id: str, score: float, vecto
         products=article.products,
         valid_until=article.valid_until.isoformat() if article.valid_until else None,
         expired=article.validity(today) != "valid", other_sections=tuple(others[:OTHER_SECTIONS]),
+        notice=ended.notice(article) if article.validity(today) == "expired" else None,
     )
 
 

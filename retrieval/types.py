@@ -48,6 +48,7 @@ class Suggestion:
     valid_until: str | None
     expired: bool
     other_sections: tuple[str, ...] = ()
+    notice: str | None = None  # e.g. "活动已于 2025-11-11 结束" on an article whose validity ended
 
 
 @dataclass(frozen=True)
@@ -58,4 +59,5 @@ class SearchResult:
     index_version: str
     took_ms: float
     products_detected: tuple[str, ...] = field(default=())
+    signals: Mapping[str, float] = field(default_factory=dict)  # what the confidence was computed from
 

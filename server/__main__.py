@@ -8,7 +8,7 @@ import sys
 from core import config as cfg
 
 SERVER_SETTINGS = ("host", "port", "threads", "embedder", "st_model", "st_query_prompt", "st_passage_prompt",
-                   "embed_threads", "cors_origins", "reload_interval", "confidence_threshold", "fusion",
+                   "embed_threads", "cors_origins", "reload_interval", "ranker", "confidence_threshold", "fusion",
                    "include_expired", "query_cache_size", "feedback_db")
 
 

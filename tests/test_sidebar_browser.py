@@ -143,3 +143,11 @@ def test_an_article_with_script_does_not_execute(page):
     body = page.inner_html("#article-body")
     assert "<script" not in body and "onerror" not in body
     assert page.evaluate("window.__xss") is None
+
+
+def test_an_ended_promotion_shows_its_notice(page):
+    ask(page, "夏季满减活动有什么优惠")
+    first = page.locator(".card").first
+    assert first.get_attribute("data-article-id") == "old-promo"
+    assert "活动已于 2020-08-31 结束" in first.locator(".notice").text_content()
+    assert page.locator(".card .notice").count() == 1

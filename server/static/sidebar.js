@@ -71,6 +71,7 @@
     if (s.expired) head.append(el("span", "badge expired", "已过期"));
     const snippet = el("p", "snippet");
     snippet.append(highlighted(s.snippet, s.highlights));
+    const notice = s.notice ? el("p", "notice", "⚠ " + s.notice + "，请勿按当前规则答复") : null;
     const details = el("details");
     details.append(el("summary", "section", "§ " + s.section), s.answer);
     const actions = el("div", "actions");
@@ -86,7 +87,7 @@
     link.href = "#";
     link.addEventListener("click", (event) => { event.preventDefault(); openArticle(s.article_id); });
     actions.append(copy, up, down, link);
-    li.append(head, snippet, details, actions);
+    li.append(...[head, notice, snippet, details, actions].filter(Boolean));
     li.addEventListener("click", (event) => { if (event.target === li) select(index); });
     return li;
   }
