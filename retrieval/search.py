@@ -73,7 +73,7 @@ class Searcher:
                             for a in ranked)
         evidence = confidence.evidence(suggestions, text, self.catalog, self.config)
         return SearchResult(suggestions, confidence.is_confident(suggestions, evidence, self.config), evidence,
-                            self.index.version, (time.perf_counter() - started) * 1000.0, tuple(mentioned))
+                            self.index.version, (time.perf_counter() - started) * 1000.0, tuple(mentioned), vector)
 
     def _arms(self, query: Query) -> tuple[str, ...]:
         wanted = tuple(query.arms or self.config.arms)

@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Mapping
 
+import numpy as np
+
 
 class QueryError(ValueError):
     """The query cannot be answered as asked (bad filter, unknown arm, …)."""
@@ -58,4 +60,5 @@ class SearchResult:
     index_version: str
     took_ms: float
     products_detected: tuple[str, ...] = field(default=())
+    vector: np.ndarray | None = field(default=None, repr=False, compare=False)  # the query embedding, for triage
 
