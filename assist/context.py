@@ -55,21 +55,30 @@ def _resolve(model: TriageModel, catalog: Catalog, text: str, thread: str, max_c
     return f"{text} {carried}", (carried,)
 
 
-def rounds(model: TriageModel, earlier: list[str], intent: str) -> int:
+def rounds(model: TriageModel, earlier: list[str], intent: str, message: str = "") -> int:
     """Customer turns on the current topic, this message included, counted back to the last turn that closed a
-    topic (好的/谢谢) or was about another intent. Pushes (在吗？？) and turns without a cue stay in the count."""
+    topic (好的/谢谢) or was about another topic. The topic is the cue intent of the message (or, for a bare push,
+    of the nearest earlier turn with one; else ``intent``); pushes (在吗？？) and turns without a cue stay in."""
+    topic = _cue_intent(model, clean(message)) if message else intent
     count = 1
     for text in reversed(earlier):
         text = clean(text)
         if model.flat["closure"].total(text) > 0:
             break
-        scores = model.intent_cues.scores(text)
-        if scores and model.flat["push"].total(text) <= 0:
-            top = max(scores, key=lambda label: scores[label][0])
-            if top != intent:
-                break
+        found = _cue_intent(model, text)
+        if found is not None and topic is not None and found != topic:
+            break
+        topic = topic or found
         count += 1
     return count
+
+
+def _cue_intent(model: TriageModel, text: str) -> str | None:
+    """The intent an earlier turn's cue words point at (None for a push or a turn without cues)."""
+    if model.flat["push"].total(text) > 0:
+        return None
+    scores = model.intent_cues.scores(text)
+    return max(scores, key=lambda label: scores[label][0]) if scores else None
 
 
 def escalation(model: TriageModel, earlier: list[str], emotion: str, score: float) -> tuple[str, ...]:

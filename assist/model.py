@@ -71,7 +71,7 @@ class TriageModel:
     emotion_cues: CueSet
     urgency_cues: CueSet  # urgency_high: reason → cues
     handoff_cues: CueSet
-    flat: dict[str, CueSet]  # urgency_owned, closure, push, followup: one label each ("")
+    flat: dict[str, CueSet]  # urgency_owned/_browsing, closure, push, followup: one label each ("")
     examples: tuple[dict, ...]
     example_vectors: np.ndarray
     example_labels: dict[str, np.ndarray]  # dimension → label index per example
@@ -99,7 +99,7 @@ class TriageModel:
             urgency_cues=CueSet("urgency_high", cues["urgency_high"], scopes),
             handoff_cues=CueSet("handoff", cues["handoff"], scopes),
             flat={name: CueSet(name, {"": cues[name]}, scopes)
-                  for name in ("urgency_owned", "closure", "push", "followup")},
+                  for name in ("urgency_owned", "urgency_browsing", "closure", "push", "followup")},
             examples=examples, example_vectors=np.asarray(index.assist_vectors, dtype=np.float32),
             example_labels={dim: np.array([names.index(e[dim]) for e in examples], dtype=np.int64)
                             for dim, names in labels.items()},

@@ -70,6 +70,10 @@ def intent(model: TriageModel, text: str, context_text: str, result: SearchResul
                 article_evidence.setdefault(label, []).append(
                     Evidence("article", suggestion.article_id, scale * share, label))
     scores = _combine(model.intents, cues, extra)
+    for label in model.intents:  # wins_over: e.g. a quality problem decides even when a refund is asked for
+        if cues.get(label, (0.0,))[0] >= float(model.scoring.get("wins_over_cue", 3.0)):
+            for other in model.intent_info(label).get("wins_over") or ():
+                scores[other] = min(scores[other], scores[label] - 0.01)
     best = max(model.intents, key=lambda n: (scores[n], -model.intents.index(n)))
     evidence = cues.get(best, (0, []))[1] + _example_evidence(model, "intent", top, weights, best) \
         + article_evidence.get(best, [])
@@ -91,20 +95,20 @@ def emotion(model: TriageModel, text: str, top, weights) -> tuple[Label, float]:
 def urgency(model: TriageModel, text: str, intent_label: Label, escalated: bool, top, weights) -> tuple[Label, tuple]:
     threshold = float(model.scoring.get("high_threshold", 2.0))
     found = {reason: ev for reason, (score, ev) in model.urgency_cues.scores(text).items() if score >= threshold}
-    implied = model.intent_info(intent_label.label).get("implies_urgency")
-    if implied and implied not in found:
-        found[implied] = [Evidence("intent", intent_label.label, intent_label.score, "high")]
     levels = model.levels()
     if found:
         return Label("high", threshold, tuple(e for ev in found.values() for e in ev)), tuple(found)
     prior = model.intent_info(intent_label.label).get("urgency_prior", "normal")
     owned = model.flat["urgency_owned"].scores(text).get("", (0.0, []))
+    browsing = model.flat["urgency_browsing"].scores(text).get("", (0.0, []))
     weight = model.scoring.get("example_weight", {}).get("urgency", 1.5)
     votes = dict(zip(levels, weight * _vote(model, "urgency", levels, top, weights)))
-    scores = {"normal": votes.get("normal", 0.0) + owned[0] + (1.0 if prior == "normal" else 0.0),
-              "low": votes.get("low", 0.0) + (1.0 if prior == "low" else 0.0)}
+    prior_weight = float(model.scoring.get("urgency_prior_weight", 1.5))
+    scores = {"normal": votes.get("normal", 0.0) + owned[0] + (prior_weight if prior == "normal" else 0.0),
+              "low": votes.get("low", 0.0) + browsing[0] + (prior_weight if prior == "low" else 0.0)}
     level = "normal" if scores["normal"] >= scores["low"] else "low"
-    evidence = [Evidence("intent", intent_label.label, 1.0, prior)] + list(owned[1]) \
+    cues = owned[1] if level == "normal" else browsing[1]
+    evidence = [Evidence("intent", intent_label.label, 1.0, prior)] + list(cues) \
         + _example_evidence(model, "urgency", top, weights, level)
     if escalated:  # rising emotion across turns lifts the level by one
         level = levels[max(levels.index(level) - 1, 0)]

@@ -156,9 +156,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--as-of", type=dt.date.fromisoformat, help="date for article validity (YYYY-MM-DD)")
     parser.add_argument("--json", action="store_true", help="print JSON (with every error) instead of Markdown")
     parser.add_argument("--errors", action="store_true", help="also list the misclassified messages")
+    parser.add_argument("--fit", action="store_true",
+                        help="leave-one-out fit of the scoring weights on the KB's own examples (kb/_assist), "
+                             "printed for taxonomy.yaml; the eval sets are not read")
     cfg.add_arguments(parser, SETTINGS)
     args = parser.parse_args(argv)
     config = cfg.load(cfg.overrides_from(args, SETTINGS))
+    if args.fit:
+        from .triage_fit import fit
+
+        print(json.dumps(fit(build_assistant(Path(args.kb), Path(args.index) if args.index else None, config,
+                                             args.as_of)), ensure_ascii=False, indent=2))
+        return 0
     report = evaluate(Path(args.kb), Path(args.messages), Path(args.followups), config, args.as_of,
                       Path(args.index) if args.index else None)
     if args.json:

@@ -20,7 +20,7 @@ FOLDER = "_assist"
 FILES = ("taxonomy.yaml", "cues.yaml", "examples.yaml")
 DIMENSIONS = ("intent", "urgency", "emotion")
 CUE_GROUPS = ("intent", "emotion", "urgency_high", "handoff")  # label → {regex: weight}
-CUE_FLAT = ("urgency_owned", "closure", "push", "followup")  # {regex: weight}
+CUE_FLAT = ("urgency_owned", "urgency_browsing", "closure", "push", "followup")  # {regex: weight}
 COMFORT_FIELDS = ("id", "title", "emotions", "situations")
 MIN_EXAMPLES_PER_INTENT = 3
 
@@ -95,9 +95,9 @@ def _labels(taxonomy: dict, text: str, report: _Report) -> dict[str, tuple[str, 
     if not isinstance(handoff.get("rounds_over", 3), int):
         report(rel, _line(text, "rounds_over"), "error", "'handoff.rounds_over' must be an integer")
     for intent in intents:
-        implied = intent.get("implies_urgency")
-        if implied and implied not in labels["reason"]:
-            report(rel, _line(text, str(implied)), "error", f"implies_urgency {implied!r} is not an urgency reason")
+        unknown = set(intent.get("wins_over") or ()) - set(labels["intent"])
+        if unknown:
+            report(rel, _line(text, "wins_over"), "error", f"wins_over names unknown intent(s) {sorted(unknown)}")
         if intent.get("urgency_prior", "normal") not in labels["urgency"]:
             report(rel, _line(text, str(intent["label"])), "error", "urgency_prior must be an urgency level")
     for name, rule in (taxonomy.get("situations") or {}).items():
