@@ -47,6 +47,7 @@ test-fast: setup-dev              ## the fast tier: no real model, no browser (s
 bench: setup-dev                 ## benchmarks: build, embedders, memory, serving latency
 	$(PY) -m bench.build
 	$(PY) -m bench.serve
+	$(PY) -m bench.triage
 
 eval: setup-dev                  ## retrieval accuracy on the shipped question set
 	$(PY) -m eval --kb $(KB) --questions eval/questions/shipped.jsonl --compare

@@ -77,6 +77,11 @@ class Config:
                 "python -m eval for at most 3% false abstention on the labeled set).")
     include_expired: bool = _setting(False, "Suggest expired articles too (flagged, ranked last).")
     query_cache_size: int = _setting(2048, "Entries in the query-embedding LRU cache.")
+    # agent assist (triage data: kb/_assist)
+    followup_max_chars: int = _setting(8, "With a conversation, a message this short (or shaped like 那…呢) is a "
+                                          "follow-up: the earlier topic or product is added before retrieval.")
+    max_conversation_turns: int = _setting(20, "Most earlier turns in one /v1/suggest 'conversation' (413 above).")
+    max_turn_chars: int = _setting(1000, "Longest accepted turn text in a 'conversation' (413 above).")
     # server
     host: str = _setting("127.0.0.1", "Address the HTTP server binds.")
     port: int = _setting(8080, "Port the HTTP server binds.")

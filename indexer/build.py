@@ -25,13 +25,13 @@ from .chunk import chunk_kb, chunking_params
 from .embed import Embedder
 from .embed_cache import EmbeddingCache
 from .parse import ParsedKB, parse_kb
-from .records import Diagnostic
+from .records import Diagnostic, sha256_text
 from .store import Index, add_models, load_index, new_temp_dir, publish, sweep_temp_dirs, write_index
 from .tokenize import Tokenizer, user_words_from
 
 
 # Source files whose code decides what an index holds, besides the embedder and the chunking settings.
-_INDEX_SHAPING = ("parse.py", "markdown_text.py", "records.py", "chunk.py", "tokenize.py", "pinyin.py",
+_INDEX_SHAPING = ("parse.py", "frontmatter.py", "assist_data.py", "markdown_text.py", "records.py", "chunk.py", "tokenize.py", "pinyin.py",
                   "bm25.py", "stopwords.txt")
 
 
@@ -136,8 +136,11 @@ def build(kb: Path, root: Path, embedder: Embedder, config: Config, full: bool =
     with build_lock(root):
         sweep_temp_dirs(root)
         cache = EmbeddingCache(root / "cache", embedder.id, embedder.dim, load_existing=not full)
+        examples = [e["text"] for e in parsed.assist["examples"]] if parsed.assist else []
+        example_hashes = [sha256_text(text) for text in examples]
         todo = (cache.count_missing([c.content_hash for c in chunks], "passage")
-                + cache.count_missing([p.content_hash for p in phrasings], "query"))
+                + cache.count_missing([p.content_hash for p in phrasings], "query")
+                + cache.count_missing(example_hashes, "query"))
         progress = progress_factory(todo) if progress_factory else None
         chunk_vectors, embedded_chunks = cache.embed(
             embedder, [c.embed_text for c in chunks], [c.content_hash for c in chunks], "passage",
@@ -145,7 +148,10 @@ def build(kb: Path, root: Path, embedder: Embedder, config: Config, full: bool =
         phrasing_vectors, embedded_phrasings = cache.embed(
             embedder, [p.text for p in phrasings], [p.content_hash for p in phrasings], "query",
             config.embed_batch_size, progress)
-        used = {f"passage:{c.content_hash}" for c in chunks} | {f"query:{p.content_hash}" for p in phrasings}
+        example_vectors, embedded_examples = cache.embed(  # the triage examples, matched against the question
+            embedder, examples, example_hashes, "query", config.embed_batch_size, progress)
+        used = ({f"passage:{c.content_hash}" for c in chunks} | {f"query:{p.content_hash}" for p in phrasings}
+                | {f"query:{h}" for h in example_hashes})
         cache.save(keep=used)
 
         user_words = user_words_from(parsed.articles)
@@ -153,7 +159,8 @@ def build(kb: Path, root: Path, embedder: Embedder, config: Config, full: bool =
         bm25 = BM25.build([tokenizer.tokens(c.embed_text) for c in chunks])
         now = dt.datetime.now(dt.timezone.utc)
         version = f"{now:%Y%m%dT%H%M%S%fZ}-{parsed.content_hash[:8]}"
-        embedded = embedded_chunks + embedded_phrasings
+        embedded = embedded_chunks + embedded_phrasings + embedded_examples
+        texts = len(chunks) + len(phrasings) + len(examples)
         manifest = {
             "version": version,
             "built_at": now.isoformat(timespec="seconds"),
@@ -161,15 +168,16 @@ def build(kb: Path, root: Path, embedder: Embedder, config: Config, full: bool =
             "chunking": chunking_params(config.chunk_max_chars),
             "kb": {"path": str(kb), "content_hash": parsed.content_hash, "git_commit": git_commit(kb),
                    "articles": {a.id: a.content_hash for a in parsed.articles}},
-            "counts": {"articles": len(parsed.articles), "chunks": len(chunks), "phrasings": len(phrasings)},
+            "counts": {"articles": len(parsed.articles), "chunks": len(chunks), "phrasings": len(phrasings),
+                       "assist_examples": len(examples)},
             "build": {"tool_version": __version__, "code_fingerprint": code_fingerprint(),
                       "trainers": {name: getattr(t, "fingerprint", None) for name, t in (trainers or {}).items()},
                       "python": platform.python_version(),
-                      "embedded": embedded, "reused": len(chunks) + len(phrasings) - embedded},
+                      "embedded": embedded, "reused": texts - embedded},
         }
         temp = new_temp_dir(root, version)
         write_index(temp, manifest, parsed.articles, chunks, chunk_vectors, phrasings, phrasing_vectors,
-                    bm25, user_words)
+                    bm25, user_words, parsed.assist, example_vectors)
         training_started = time.perf_counter()
         models = {}
         if trainers:
@@ -183,5 +191,5 @@ def build(kb: Path, root: Path, embedder: Embedder, config: Config, full: bool =
         final = publish(root, temp, version, config.keep_versions)
     warnings = tuple(d for d in parsed.diagnostics if d.severity == "warning")
     return BuildReport(version, final, len(parsed.articles), len(chunks), len(phrasings), embedded,
-                       len(chunks) + len(phrasings) - embedded, time.perf_counter() - started, warnings,
+                       texts - embedded, time.perf_counter() - started, warnings,
                        training_seconds, models)

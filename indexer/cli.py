@@ -68,7 +68,9 @@ def _lint(kb: Path, strict: bool) -> int:
     _print_diagnostics(parsed.diagnostics)
     errors = len(parsed.errors)
     warnings = len(parsed.diagnostics) - errors
-    print(f"{len(parsed.articles)} articles OK; {errors} error(s), {warnings} warning(s)")
+    triage = (f"; triage data: {len(parsed.assist['examples'])} examples, {len(parsed.assist['comfort'])} comfort "
+              f"lines" if parsed.assist else "")
+    print(f"{len(parsed.articles)} articles OK{triage}; {errors} error(s), {warnings} warning(s)")
     return EXIT_KB_ERRORS if errors or (strict and warnings) else EXIT_OK
 
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-import yaml
-
+from .assist_data import parse_assist
+from .frontmatter import split_front_matter as _split_front_matter, text_of as _text
 from .markdown_text import markdown_to_text
 from .records import Article, Diagnostic, Section, sha256_text
 
@@ -25,21 +25,12 @@ HEADING = re.compile(r"^(#{2,3})\s+(.+?)\s*#*\s*$")
 FENCE = re.compile(r"^\s*(```|~~~)")
 
 
-class _FrontMatterLoader(yaml.SafeLoader):
-    """SafeLoader that keeps dates as text, so an invalid one is reported, not raised."""
-
-
-_FrontMatterLoader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-
-
 @dataclass(frozen=True)
 class ParsedKB:
     articles: tuple[Article, ...]
     diagnostics: tuple[Diagnostic, ...]
-    content_hash: str  # over every source file, names included
+    content_hash: str  # over every source file, names included (the triage data's too)
+    assist: dict | None = None  # the triage data of <kb>/_assist (see assist_data.py), when there is one
 
     @property
     def errors(self) -> tuple[Diagnostic, ...]:
@@ -75,8 +66,12 @@ def parse_kb(kb: Path, today: dt.date | None = None) -> ParsedKB:
 
     articles, cross = _check_across(articles, where)
     diagnostics.extend(cross)
+    assist, found, assist_hash = parse_assist(kb)
+    diagnostics.extend(found)
+    if assist_hash:
+        hasher.update(b"_assist\0" + assist_hash.encode())
     diagnostics.sort(key=lambda d: (d.path, d.line))
-    return ParsedKB(tuple(articles), tuple(diagnostics), hasher.hexdigest())
+    return ParsedKB(tuple(articles), tuple(diagnostics), hasher.hexdigest(), assist)
 
 
 def _hidden(path: Path, root: Path) -> bool:
@@ -149,39 +144,6 @@ def parse_article(rel: str, raw: bytes, today: dt.date) -> tuple[Article | None,
         sections=tuple(sections), reply_template=template, body=body.strip(),
         content_hash=sha256_text(text),
     ), problems
-
-
-def _split_front_matter(text: str, report) -> tuple[dict | None, str, int]:
-    """(metadata, body, first body line); metadata None on broken YAML."""
-    if not text.startswith("---\n"):
-        return {}, text, 1
-    end = text.find("\n---", 3)
-    while end != -1 and text[end + 4: end + 5] not in ("\n", ""):
-        end = text.find("\n---", end + 4)
-    if end == -1:
-        report(1, "error", "front matter starts with '---' but is never closed")
-        return None, "", 1
-    block = text[4:end + 1]
-    body_line = block.count("\n") + 3
-    try:
-        meta = yaml.load(block, Loader=_FrontMatterLoader)  # noqa: S506 - a SafeLoader
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 2 if mark is not None else 1
-        reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        report(line, "error", f"broken YAML front matter: {reason}")
-        return None, "", body_line
-    if meta is None:
-        meta = {}
-    if not isinstance(meta, dict):
-        report(2, "error", "front matter must be a YAML mapping of fields")
-        return None, "", body_line
-    return meta, text[end + 5:], body_line
-
-
-def _text(raw: bytes) -> str:
-    """An article file's text: UTF-8 without a BOM, with Unix line ends (line numbers count on it)."""
-    return raw.decode("utf-8").lstrip("\ufeff").replace("\r\n", "\n")
 
 
 def _front_matter_line(text: str, key: str, value: str | None = None) -> int:

@@ -29,6 +29,7 @@ from .tokenize import Tokenizer
 FORMAT_VERSION = 1
 DATA_FILES = ("articles.json", "chunks.jsonl", "chunks.faiss", "phrasings.json", "phrasings.faiss",
               "userdict.txt", *BM25_FILES)
+ASSIST_FILES = ("assist.json", "assist_examples.npy")  # the triage data, when the KB has some (_assist/)
 
 
 class IndexLoadError(RuntimeError):
@@ -48,6 +49,8 @@ class Index:
     phrasing_faiss: Any
     bm25: BM25
     tokenizer: Tokenizer
+    assist: dict[str, Any] | None = None  # triage data (indexer/assist_data.py), None for a KB without it
+    assist_vectors: np.ndarray | None = None  # one row per assist["examples"] entry
 
     @property
     def version(self) -> str:
@@ -108,7 +111,8 @@ def _sha256_file(path: Path) -> str:
 
 def write_index(directory: Path, manifest: dict[str, Any], articles: Iterable[Article],
                 chunks: list[Chunk], chunk_vectors: np.ndarray, phrasings: list[Phrasing],
-                phrasing_vectors: np.ndarray, bm25: BM25, user_words: list[str]) -> dict[str, Any]:
+                phrasing_vectors: np.ndarray, bm25: BM25, user_words: list[str],
+                assist: dict[str, Any] | None = None, assist_vectors: np.ndarray | None = None) -> dict[str, Any]:
     """Write every data file, then the manifest (with their checksums) last."""
     directory.mkdir(parents=True, exist_ok=False)
     dim = manifest["embedder"]["dim"]
@@ -123,8 +127,13 @@ def write_index(directory: Path, manifest: dict[str, Any], articles: Iterable[Ar
     faiss.write_index(_faiss_flat(phrasing_vectors, dim), str(directory / "phrasings.faiss"))
     bm25.save(directory)
     (directory / "userdict.txt").write_text("\n".join(user_words) + "\n", encoding="utf-8")
+    names = DATA_FILES
+    if assist is not None:
+        (directory / "assist.json").write_text(json.dumps(assist, ensure_ascii=False), encoding="utf-8")
+        np.save(directory / "assist_examples.npy", np.asarray(assist_vectors, dtype=np.float32).reshape(-1, dim))
+        names += ASSIST_FILES
     manifest = {**manifest, "format_version": FORMAT_VERSION,
-                "files": {name: _sha256_file(directory / name) for name in DATA_FILES}}
+                "files": {name: _sha256_file(directory / name) for name in names}}
     _write_json_durably(directory / "manifest.json", manifest)
     return manifest
 
@@ -258,17 +267,23 @@ def load_index(path: Path, embedder_id: str | None = None, dim: int | None = Non
         phrasing_faiss = faiss.read_index(str(directory / "phrasings.faiss"))
         bm25 = BM25.load(directory)
         user_words = [w for w in (directory / "userdict.txt").read_text("utf-8").splitlines() if w]
+        assist, assist_vectors = None, None
+        if "assist.json" in manifest.get("files", {}):
+            assist = json.loads((directory / "assist.json").read_text("utf-8"))
+            assist_vectors = np.load(directory / "assist_examples.npy", allow_pickle=False)
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
         raise IndexLoadError(f"{directory}: cannot read index files: {exc}") from None
     counts = manifest["counts"]
     actual = {"articles": len(articles), "chunks": len(chunks), "phrasings": len(phrasings)}
     dim = manifest["embedder"]["dim"]
     if any(counts.get(k) != v for k, v in actual.items()) or chunk_faiss.ntotal != len(chunks) \
-            or phrasing_faiss.ntotal != len(phrasings) or bm25.n_docs != len(chunks) or chunk_faiss.d != dim:
+            or phrasing_faiss.ntotal != len(phrasings) or bm25.n_docs != len(chunks) or chunk_faiss.d != dim \
+            or (assist is not None and (len(assist["examples"]) != counts.get("assist_examples")
+                                        or assist_vectors.shape != (len(assist["examples"]), dim))):
         raise IndexLoadError(f"{directory}: file contents do not match the manifest counts {counts}")
     return Index(directory, manifest, {a.id: a for a in articles}, chunks,
                  _vectors(chunk_faiss), chunk_faiss, phrasings, _vectors(phrasing_faiss), phrasing_faiss,
-                 bm25, Tokenizer(user_words))
+                 bm25, Tokenizer(user_words), assist, assist_vectors)
 
 
 def _vectors(index) -> np.ndarray:

@@ -82,7 +82,7 @@ class Searcher:
             suggestions = self._ended_first(query, suggestions, vector, found, today)
         return SearchResult(suggestions, confidence.is_confident(suggestions, value, self.config), value,
                             self.index.version, (time.perf_counter() - started) * 1000.0, found.mentioned,
-                            signals=dict(zip(confidence.SIGNALS, signals)))
+                            signals=dict(zip(confidence.SIGNALS, signals)), vector=vector)
 
     def candidates(self, query: Query, text: str, vector: np.ndarray | None, wanted: tuple[str, ...],
                    article_ok: np.ndarray, phrasing_ok: np.ndarray | None = None) -> "Found":

@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Mapping
 
+import numpy as np
+
 
 class QueryError(ValueError):
     """The query cannot be answered as asked (bad filter, unknown arm, …)."""
@@ -60,4 +62,5 @@ class SearchResult:
     took_ms: float
     products_detected: tuple[str, ...] = field(default=())
     signals: Mapping[str, float] = field(default_factory=dict)  # what the confidence was computed from
+    vector: np.ndarray | None = field(default=None, repr=False, compare=False)  # the query embedding, for triage
 

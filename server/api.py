@@ -6,8 +6,9 @@ import time
 
 from flask import Blueprint, Response, current_app, jsonify, request, send_from_directory
 
+from assist import Answer, assistant_for
 from indexer.markdown_text import render_html
-from retrieval import SearchResult, Searcher
+from retrieval import Searcher
 
 from . import payloads
 from .errors import ApiError
@@ -30,7 +31,8 @@ def _searcher() -> Searcher:
     return searcher
 
 
-def _result(result: SearchResult) -> dict:
+def _result(answer: Answer) -> dict:
+    result = answer.result
     return {
         "suggestions": [
             {**dataclasses.asdict(s), "highlights": [list(h) for h in s.highlights],
@@ -40,15 +42,20 @@ def _result(result: SearchResult) -> dict:
         "confident": result.confident,
         "confidence": result.confidence,
         "products_detected": list(result.products_detected),
+        "triage": answer.triage.to_json() if answer.triage else None,
+        "comfort": answer.comfort.to_json() if answer.comfort else None,
         "index_version": result.index_version,
-        "took_ms": round(result.took_ms, 3),
+        "took_ms": round(answer.took_ms, 3),
     }
 
 
 @bp.post("/v1/suggest")
 def suggest():
-    query = payloads.suggest_query(payloads.json_body(request), _config().max_question_chars)
-    return jsonify(_result(_searcher().search(query)))
+    config = _config()
+    body = payloads.json_body(request)
+    query = payloads.suggest_query(body, config.max_question_chars)
+    turns = payloads.conversation(body, config.max_conversation_turns, config.max_turn_chars)
+    return jsonify(_result(assistant_for(_searcher(), config).answer(query, turns)))
 
 
 @bp.post("/v1/suggest/batch")
@@ -57,7 +64,8 @@ def suggest_batch():
     queries = payloads.batch_queries(payloads.json_body(request), config.max_question_chars, config.max_batch)
     started = time.perf_counter()
     searcher = _searcher()
-    results = [_result(searcher.search(q)) for q in queries]
+    assistant = assistant_for(searcher, config)
+    results = [_result(assistant.answer(q)) for q in queries]
     return jsonify({"results": results, "index_version": searcher.index.version,
                     "took_ms": round((time.perf_counter() - started) * 1000, 3)})
 

@@ -5,6 +5,7 @@ from typing import Any
 
 from flask import Request
 
+from assist import ROLES, Turn
 from retrieval import ARMS, Query
 from retrieval.fusion import METHODS as FUSION_METHODS
 
@@ -81,8 +82,34 @@ def search_options(body: dict) -> dict[str, Any]:
 
 
 def suggest_query(body: dict, max_chars: int) -> Query:
-    _check_keys(body, {"question"} | SEARCH_OPTIONS)
+    _check_keys(body, {"question", "conversation"} | SEARCH_OPTIONS)
     return Query(question_text(body.get("question"), max_chars), **search_options(body))
+
+
+def conversation(body: dict, max_turns: int, max_chars: int) -> tuple[Turn, ...]:
+    """The optional earlier turns: a list of {"role": "customer"|"agent", "text": str}, oldest first."""
+    turns = body.get("conversation")
+    if turns is None:
+        return ()
+    if not isinstance(turns, list):
+        raise ApiError(400, "invalid_request", "'conversation' must be a list of {role, text} turns")
+    if len(turns) > max_turns:
+        raise ApiError(413, "conversation_too_long", f"{len(turns)} turns; the limit is {max_turns}")
+    out = []
+    for i, turn in enumerate(turns):
+        where = f"conversation[{i}]"
+        if not isinstance(turn, dict):
+            raise ApiError(400, "invalid_request", f"'{where}' must be an object {{role, text}}")
+        _check_keys(turn, {"role", "text"}, where)
+        if turn.get("role") not in ROLES:
+            raise ApiError(400, "invalid_request", f"'{where}.role' must be one of {', '.join(ROLES)}")
+        text = turn.get("text")
+        if not isinstance(text, str):
+            raise ApiError(400, "invalid_request", f"'{where}.text' must be a string")
+        if len(text) > max_chars:
+            raise ApiError(413, "turn_too_long", f"'{where}.text' has {len(text)} characters; the limit is {max_chars}")
+        out.append(Turn(turn["role"], text.strip()))
+    return tuple(t for t in out if t.text)
 
 
 def batch_queries(body: dict, max_chars: int, max_batch: int) -> list[Query]:

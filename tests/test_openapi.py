@@ -30,3 +30,15 @@ def test_openapi_limits_match_the_settings_and_the_parser():
     assert feedback["properties"]["question"]["maxLength"] == defaults.max_question_chars
     assert feedback["properties"]["index_version"]["maxLength"] == MAX_INDEX_VERSION_CHARS
     assert set(schemas["SearchOptions"]["properties"]["weights"]["properties"]) == set(Config().arms)
+
+
+def test_openapi_conversation_limits_match_the_settings():
+    from core.config import Config
+
+    spec = yaml.safe_load((ROOT / "server" / "openapi.yaml").read_text("utf-8"))
+    conversation = spec["components"]["schemas"]["SuggestRequest"]["allOf"][1]["properties"]["conversation"]
+    assert conversation["maxItems"] == Config().max_conversation_turns
+    assert conversation["items"]["properties"]["text"]["maxLength"] == Config().max_turn_chars
+    from assist import ROLES
+
+    assert tuple(conversation["items"]["properties"]["role"]["enum"]) == ROLES

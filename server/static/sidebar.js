@@ -5,6 +5,10 @@
   const $ = (id) => document.getElementById(id);
   const question = $("question"), results = $("results"), noAnswer = $("no-answer"), status = $("status");
   const state = window.kbsSidebar = { result: null, selected: -1, copied: [], feedback: [] };
+  const URGENCY = { high: "紧急", normal: "一般", low: "不急" };
+  const EMOTION = { angry: "生气", anxious: "着急/担心", neutral: "平静", positive: "满意" };
+  const REASON = { refund: "退款", quality: "质量问题", complaint: "投诉/差评", deadline: "有时限", safety: "安全",
+                   escalation: "情绪升级", request: "客户要求人工", risk: "健康/法律风险", rounds: "多轮未解决" };
   let timer = null, seq = 0;
 
   async function api(path, body) {
@@ -29,6 +33,8 @@
     const mine = ++seq;
     if (!text) { render(null); return; }
     const body = { question: text, top_k: 5 };
+    const turns = conversationTurns();
+    if (turns.length) body.conversation = turns;
     if ($("product").value) body.product = $("product").value;
     if ($("category").value) body.filters = { category: $("category").value };
     try {
@@ -37,6 +43,49 @@
     } catch (err) {
       if (mine === seq) { status.textContent = err.message; render(null); }
     }
+  }
+
+  // Conversation mode: one turn a line; lines starting with 客服/坐席/agent are the agent's, the rest the customer's.
+  function conversationTurns() {
+    if (!$("conversation-mode").checked) return [];
+    return $("conversation").value.split("\n").map((line) => line.trim()).filter(Boolean).slice(-20).map((line) => {
+      const agent = /^(客服|坐席|商家|agent)\s*[:：]/i.test(line);
+      return { role: agent ? "agent" : "customer", text: line.replace(/^(客服|坐席|商家|agent|客户|买家|顾客|customer)\s*[:：]\s*/i, "").slice(0, 1000) };
+    });
+  }
+
+  function evidenceText(part) {
+    return (part.evidence || []).map((e) => (e.signal === "example" ? "相似：" : e.signal === "article" ? "文章：" : "")
+      + e.text).join("、");
+  }
+
+  function renderTriage(result) {
+    const t = result && result.triage;
+    $("triage").hidden = !t;
+    if (!t) return;
+    const chips = $("chips");
+    chips.replaceChildren();
+    const chip = (className, text, title) => { const c = el("span", "chip " + className, text); c.title = title; chips.append(c); };
+    chip("intent", t.intent.label, "依据：" + evidenceText(t.intent));
+    const reasons = t.urgency.reasons.map((r) => REASON[r] || r).join("、");
+    chip("urgency urgency-" + t.urgency.label, URGENCY[t.urgency.label] + (reasons ? "：" + reasons : ""),
+         "依据：" + evidenceText(t.urgency));
+    chip("emotion emotion-" + t.emotion.label,
+         EMOTION[t.emotion.label] + (t.emotion.intensity ? " " + Math.round(t.emotion.intensity * 100) + "%" : ""),
+         "依据：" + evidenceText(t.emotion));
+    if (t.context.carried.length) chip("context", "已结合上文", "检索：" + t.context.search_text);
+    $("handoff").hidden = !t.handoff.needed;
+    $("handoff").textContent = t.handoff.needed
+      ? `建议转人工：${REASON[t.handoff.reason] || t.handoff.reason}（${evidenceText(t.handoff)}）` : "";
+    $("comfort").hidden = !result.comfort;
+    $("comfort-text").textContent = result.comfort ? result.comfort.text : "";
+    $("copy-comfort").classList.remove("done");
+    $("copy-comfort").textContent = "复制安抚语";
+  }
+
+  async function writeClipboard(text) {
+    state.copied.push(text);
+    try { await navigator.clipboard.writeText(text); } catch (err) { /* headless or no permission: kept in state */ }
   }
 
   function highlighted(text, spans) {
@@ -86,7 +135,15 @@
     const link = el("a", "", "查看全文");
     link.href = "#";
     link.addEventListener("click", (event) => { event.preventDefault(); openArticle(s.article_id); });
-    actions.append(copy, up, down, link);
+    actions.append(copy);
+    if (result.comfort) {
+      const both = el("button", "copy-both", "安抚 + 答案");
+      both.type = "button";
+      both.title = "先发安抚语，再发答案";
+      both.addEventListener("click", () => copyCard(index, true));
+      actions.append(both);
+    }
+    actions.append(up, down, link);
     li.append(...[head, notice, snippet, details, actions].filter(Boolean));
     li.addEventListener("click", (event) => { if (event.target === li) select(index); });
     return li;
@@ -99,6 +156,7 @@
     noAnswer.hidden = true;
     $("gap-done").hidden = true;
     $("gap").disabled = false;
+    renderTriage(result);
     if (!result) { status.textContent = ""; return; }
     status.textContent = `${result.took_ms.toFixed(0)} ms`;
     if (!result.confident) noAnswer.hidden = false;
@@ -113,13 +171,13 @@
     cards[state.selected].scrollIntoView({ block: "nearest" });
   }
 
-  async function copyCard(index) {
+  async function copyCard(index, withComfort = false) {
     const s = state.result && state.result.suggestions[index];
     if (!s) return;
-    const text = s.reply_template || s.answer;
-    state.copied.push(text);
-    try { await navigator.clipboard.writeText(text); } catch (err) { /* headless or no permission: kept in state */ }
-    const button = results.children[index].querySelector(".copy");
+    const answer = s.reply_template || s.answer;
+    const comfort = withComfort && state.result.comfort ? state.result.comfort.text : "";
+    await writeClipboard(comfort ? comfort + "\n" + answer : answer);
+    const button = results.children[index].querySelector(withComfort ? ".copy-both" : ".copy");
     button.classList.add("done");
     button.textContent = "已复制";
     send("copy", s.article_id);
@@ -152,6 +210,17 @@
     }
   });
   for (const id of ["product", "category"]) $(id).addEventListener("change", search);
+  $("conversation-mode").addEventListener("change", () => {
+    $("conversation-box").hidden = !$("conversation-mode").checked;
+    search();
+  });
+  $("conversation").addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(search, 250); });
+  $("copy-comfort").addEventListener("click", async () => {
+    if (!state.result || !state.result.comfort) return;
+    await writeClipboard(state.result.comfort.text);
+    $("copy-comfort").classList.add("done");
+    $("copy-comfort").textContent = "已复制";
+  });
   $("gap").addEventListener("click", async () => {
     $("gap").disabled = true;
     await send("gap", null);

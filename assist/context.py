@@ -1,0 +1,107 @@
+"""The earlier turns of a conversation: what a short follow-up leaves out, how many rounds the customer has spent
+on the open topic, and whether the customer's emotion is escalating."""
+from __future__ import annotations
+
+from retrieval.catalog import Catalog
+from retrieval.products import products_in
+
+from .model import TriageModel, clean
+from .types import Turn
+
+HEAT = {"angry": 2, "anxious": 1}  # emotions that can escalate; the others count 0
+MAX_CARRIED_CHARS = 60
+
+
+def customer_texts(turns: tuple[Turn, ...]) -> list[str]:
+    return [t.text for t in turns if t.role == "customer" and t.text.strip()]
+
+
+def is_followup(model: TriageModel, text: str, max_chars: int) -> bool:
+    """Short, or shaped like a follow-up (那…, …呢, 也是…): it needs the earlier turns to be understood."""
+    text = clean(text)
+    return len(text) <= max_chars or model.flat["followup"].total(text) > 0
+
+
+def _substantive(model: TriageModel, text: str) -> bool:
+    """A turn that states a topic: not only a push (人呢？？), nor a closing 好的/谢谢."""
+    text = clean(text)
+    return model.flat["push"].total(text) <= 0 and model.flat["closure"].total(text) <= 0 and len(text) >= 2
+
+
+def carry_over(model: TriageModel, catalog: Catalog, text: str, earlier: list[str],
+               max_chars: int) -> tuple[str, tuple[str, ...]]:
+    """(text retrieval should run on, what was carried over). Each earlier customer turn is resolved in order,
+    so a follow-up of a follow-up still finds the original topic. A follow-up that names its own product
+    keeps the earlier topic but not the earlier product (那面霜呢 after 鲜花饼保质期多久 → 面霜 + 保质期多久)."""
+    thread = ""
+    for turn in earlier:
+        if _substantive(model, turn):
+            thread = _resolve(model, catalog, turn, thread, max_chars)[0]
+    if not thread or not is_followup(model, text, max_chars):
+        return text, ()
+    return _resolve(model, catalog, text, thread, max_chars)
+
+
+def _resolve(model: TriageModel, catalog: Catalog, text: str, thread: str, max_chars: int) -> tuple[str, tuple]:
+    if not thread or not is_followup(model, text, max_chars):
+        return text, ()
+    carried = thread
+    if products_in(catalog, text, None):
+        for product in products_in(catalog, thread, None):
+            carried = carried.replace(product, " ")
+    carried = " ".join(carried.split())[:MAX_CARRIED_CHARS]
+    if not carried or carried in text:
+        return text, ()
+    return f"{text} {carried}", (carried,)
+
+
+def rounds(model: TriageModel, earlier: list[str], intent: str, message: str = "") -> int:
+    """Customer turns on the current topic, this message included, counted back to the last turn that closed a
+    topic (好的/谢谢) or was about another topic. The topic is the cue intent of the message (or, for a bare push,
+    of the nearest earlier turn with one; else ``intent``); pushes (在吗？？) and turns without a cue stay in."""
+    topic = _cue_intent(model, clean(message)) if message else intent
+    count = 1
+    for text in reversed(earlier):
+        text = clean(text)
+        if model.flat["closure"].total(text) > 0:
+            break
+        found = _cue_intent(model, text)
+        if found is not None and topic is not None and found != topic:
+            break
+        topic = topic or found
+        count += 1
+    return count
+
+
+def _cue_intent(model: TriageModel, text: str) -> str | None:
+    """The intent an earlier turn's cue words point at (None for a push or a turn without cues)."""
+    if model.flat["push"].total(text) > 0:
+        return None
+    scores = model.intent_cues.scores(text)
+    return max(scores, key=lambda label: scores[label][0]) if scores else None
+
+
+def escalation(model: TriageModel, earlier: list[str], emotion: str, score: float) -> tuple[str, ...]:
+    """The emotions of the last customer turns (oldest first) when they rise to this one, else ()."""
+    if HEAT.get(emotion, 0) == 0 or not earlier:
+        return ()
+    scale = float(model.scoring.get("intensity_scale", 4.0))
+    path, heats = [], []
+    for text in earlier[-2:]:
+        label, value = cue_emotion(model, text)
+        path.append(label)
+        heats.append(HEAT.get(label, 0) + min(value / scale, 0.99))
+    now = HEAT[emotion] + min(score / scale, 0.99)
+    if heats[-1] < now and int(now) > int(min(heats)) and all(a <= b for a, b in zip(heats, heats[1:])):
+        return tuple(path) + (emotion,)
+    return ()
+
+
+def cue_emotion(model: TriageModel, text: str) -> tuple[str, float]:
+    """The emotion of an earlier turn from its cue words alone (no embedding for earlier turns)."""
+    scores = model.emotion_cues.scores(clean(text))
+    prior = float(model.scoring.get("neutral_prior", 1.5))
+    best = max(scores, key=lambda label: scores[label][0], default=None)
+    if best is None or scores[best][0] < prior:
+        return "neutral", 0.0
+    return best, scores[best][0]

@@ -1,0 +1,63 @@
+"""One call for the server and the eval: search (with the conversation's context) and triage the message."""
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+import weakref
+from dataclasses import dataclass
+
+from core.config import Config
+from retrieval import Query, SearchResult, Searcher
+
+from . import comfort as comfort_lines
+from .context import carry_over, customer_texts, escalation, rounds
+from .model import TriageModel
+from .triage import triage
+from .types import Comfort, Context, Triage, Turn
+
+
+@dataclass(frozen=True)
+class Answer:
+    result: SearchResult
+    triage: Triage | None  # None when the index has no triage data (a KB without _assist/)
+    comfort: Comfort | None
+    took_ms: float  # search and triage together
+
+
+class Assistant:
+    """The searcher of one index plus its compiled triage data."""
+
+    def __init__(self, searcher: Searcher, config: Config):
+        self.searcher = searcher
+        self.config = config
+        self.model = TriageModel.of_index(searcher.index)
+
+    def answer(self, query: Query, conversation: tuple[Turn, ...] = (), with_triage: bool = True) -> Answer:
+        started = time.perf_counter()
+        earlier = customer_texts(conversation)
+        search_text, carried = query.text, ()
+        if self.model is not None and earlier:
+            search_text, carried = carry_over(self.model, self.searcher.catalog, query.text, earlier,
+                                              self.config.followup_max_chars)
+        result = self.searcher.search(dataclasses.replace(query, text=search_text) if carried else query)
+        if self.model is None or not with_triage:
+            return Answer(result, None, None, (time.perf_counter() - started) * 1000.0)
+        model = self.model
+        found = triage(model, query.text, result, Context(search_text, carried), " ".join(carried),
+                       rounds_of=lambda intent: rounds(model, earlier, intent, query.text),
+                       escalation_of=lambda emotion, score: escalation(model, earlier, emotion, score))
+        return Answer(result, found, comfort_lines.choose(model, found), (time.perf_counter() - started) * 1000.0)
+
+
+_ASSISTANTS: "weakref.WeakKeyDictionary[Searcher, Assistant]" = weakref.WeakKeyDictionary()
+_LOCK = threading.Lock()
+
+
+def assistant_for(searcher: Searcher, config: Config) -> Assistant:
+    """The Assistant of a searcher, compiled once per loaded index (the server swaps searchers on reload)."""
+    with _LOCK:
+        found = _ASSISTANTS.get(searcher)
+        if found is None:
+            found = _ASSISTANTS[searcher] = Assistant(searcher, config)
+        return found

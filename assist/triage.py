@@ -1,0 +1,144 @@
+"""Triage of one customer message: intent, urgency (with reasons), emotion (with intensity) and hand-off.
+
+Each label's score adds three signals, every one of which leaves evidence:
+
+- cue words from ``kb/_assist/cues.yaml`` found in the message (negation- and hypothetical-aware);
+- a vote of the nearest labelled example messages (``examples.yaml``), on the query embedding the search already
+  computed — no second embedding call;
+- for the intent, the categories of the suggested articles (``taxonomy.yaml`` maps them to intents).
+
+The weights are in ``taxonomy.yaml`` (``scoring``). Urgency ``high`` needs a reason (refund, quality, complaint,
+deadline, safety, escalation); hand-off needs a request, a risk, a complaint threat or too many rounds.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from retrieval.types import SearchResult
+
+from .model import TriageModel, clean
+from .types import Context, Evidence, Label, Triage
+
+ARTICLE_VOTES = 3  # suggestions whose article votes for the intent
+EXAMPLE_EVIDENCE = 2  # nearest examples quoted as evidence
+
+
+def neighbours(model: TriageModel, vector: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """(indices, softmax weights) of the nearest examples to the query vector."""
+    if vector is None or not len(model.examples):
+        return np.zeros(0, np.int64), np.zeros(0)
+    sims = model.example_vectors @ np.asarray(vector, dtype=np.float32)
+    k = min(int(model.scoring.get("neighbours", 7)), len(sims))
+    top = np.argpartition(-sims, k - 1)[:k]
+    top = top[np.argsort(-sims[top], kind="stable")]
+    weights = np.exp((sims[top] - sims[top[0]]) / float(model.scoring.get("temperature", 0.02)))
+    return top, weights / weights.sum()
+
+
+def _vote(model: TriageModel, dim: str, names: tuple[str, ...], top, weights) -> np.ndarray:
+    votes = np.zeros(len(names))
+    np.add.at(votes, model.example_labels[dim][top], weights)
+    return votes
+
+
+def _example_evidence(model: TriageModel, dim: str, top, weights, label: str) -> list[Evidence]:
+    return [Evidence("example", model.examples[i]["text"], float(w), label)
+            for i, w in zip(top, weights) if model.examples[i][dim] == label][:EXAMPLE_EVIDENCE]
+
+
+def _combine(names, cue_scores, extra: dict[str, float]) -> dict[str, float]:
+    return {n: cue_scores.get(n, (0.0, []))[0] + extra.get(n, 0.0) for n in names}
+
+
+def intent(model: TriageModel, text: str, context_text: str, result: SearchResult | None, top, weights) -> Label:
+    cues = model.intent_cues.scores(text)
+    if context_text:  # a follow-up: the earlier topic's cues count half
+        for label, (score, evidence) in model.intent_cues.scores(clean(context_text), "context").items():
+            own = cues.get(label, (0.0, []))
+            cues[label] = (own[0] + score / 2, own[1] + evidence)
+    weight = model.scoring.get("example_weight", {}).get("intent", 3.0)
+    extra = dict(zip(model.intents, weight * _vote(model, "intent", model.intents, top, weights)))
+    article_evidence: dict[str, list[Evidence]] = {}
+    if result is not None and result.suggestions:
+        shares = [1.0 / rank for rank in range(1, min(ARTICLE_VOTES, len(result.suggestions)) + 1)]
+        scale = float(model.scoring.get("article_weight", 1.5)) * (1.0 if result.confident else 0.5) / sum(shares)
+        for suggestion, share in zip(result.suggestions, shares):
+            label = (model.intent_of_article.get(suggestion.article_id)
+                     or model.intent_of_category.get(suggestion.category))
+            if label:
+                extra[label] = extra.get(label, 0.0) + scale * share
+                article_evidence.setdefault(label, []).append(
+                    Evidence("article", suggestion.article_id, scale * share, label))
+    scores = _combine(model.intents, cues, extra)
+    for label in model.intents:  # wins_over: e.g. a quality problem decides even when a refund is asked for
+        if cues.get(label, (0.0,))[0] >= float(model.scoring.get("wins_over_cue", 3.0)):
+            for other in model.intent_info(label).get("wins_over") or ():
+                scores[other] = min(scores[other], scores[label] - 0.01)
+    best = max(model.intents, key=lambda n: (scores[n], -model.intents.index(n)))
+    evidence = cues.get(best, (0, []))[1] + _example_evidence(model, "intent", top, weights, best) \
+        + article_evidence.get(best, [])
+    return Label(best, scores[best], tuple(evidence), scores)
+
+
+def emotion(model: TriageModel, text: str, top, weights) -> tuple[Label, float]:
+    cues = model.emotion_cues.scores(text)
+    weight = model.scoring.get("example_weight", {}).get("emotion", 2.0)
+    extra = dict(zip(model.emotions, weight * _vote(model, "emotion", model.emotions, top, weights)))
+    extra["neutral"] = extra.get("neutral", 0.0) + float(model.scoring.get("neutral_prior", 1.5))
+    scores = _combine(model.emotions, cues, extra)
+    best = max(model.emotions, key=lambda n: (scores[n], n == "neutral"))
+    evidence = cues.get(best, (0, []))[1] + _example_evidence(model, "emotion", top, weights, best)
+    intensity = 0.0 if best == "neutral" else min(1.0, scores[best] / float(model.scoring.get("intensity_scale", 4)))
+    return Label(best, scores[best], tuple(evidence), scores), intensity
+
+
+def urgency(model: TriageModel, text: str, intent_label: Label, escalated: bool, top, weights) -> tuple[Label, tuple]:
+    threshold = float(model.scoring.get("high_threshold", 2.0))
+    found = {reason: ev for reason, (score, ev) in model.urgency_cues.scores(text).items() if score >= threshold}
+    levels = model.levels()
+    if found:
+        return Label("high", threshold, tuple(e for ev in found.values() for e in ev)), tuple(found)
+    prior = model.intent_info(intent_label.label).get("urgency_prior", "normal")
+    owned = model.flat["urgency_owned"].scores(text).get("", (0.0, []))
+    browsing = model.flat["urgency_browsing"].scores(text).get("", (0.0, []))
+    weight = model.scoring.get("example_weight", {}).get("urgency", 1.5)
+    votes = dict(zip(levels, weight * _vote(model, "urgency", levels, top, weights)))
+    prior_weight = float(model.scoring.get("urgency_prior_weight", 1.5))
+    scores = {"normal": votes.get("normal", 0.0) + owned[0] + (prior_weight if prior == "normal" else 0.0),
+              "low": votes.get("low", 0.0) + browsing[0] + (prior_weight if prior == "low" else 0.0)}
+    level = "normal" if scores["normal"] >= scores["low"] else "low"
+    cues = owned[1] if level == "normal" else browsing[1]
+    evidence = [Evidence("intent", intent_label.label, 1.0, prior)] + list(cues) \
+        + _example_evidence(model, "urgency", top, weights, level)
+    if escalated:  # rising emotion across turns lifts the level by one
+        level = levels[max(levels.index(level) - 1, 0)]
+        evidence.append(Evidence("escalation", "emotion escalated across turns", 1.0, level))
+        return Label(level, scores.get(level, 0.0), tuple(evidence)), (("escalation",) if level == "high" else ())
+    return Label(level, scores[level], tuple(evidence), scores), ()
+
+
+def handoff(model: TriageModel, text: str, customer_rounds: int) -> tuple[bool, str | None, tuple[Evidence, ...]]:
+    threshold = float(model.scoring.get("handoff_threshold", 2.0))
+    found = {reason: ev for reason, (score, ev) in model.handoff_cues.scores(text).items() if score >= threshold}
+    over = int(model.taxonomy["handoff"].get("rounds_over", 3))
+    if customer_rounds > over:
+        found["rounds"] = [Evidence("rounds", f"{customer_rounds} customer rounds on this topic", customer_rounds)]
+    for reason in model.taxonomy["handoff"]["reasons"]:  # most serious first
+        if reason in found:
+            return True, reason, tuple(found[reason])
+    return False, None, ()
+
+
+def triage(model: TriageModel, message: str, result: SearchResult | None, context: Context,
+           context_text: str = "", rounds_of=None, escalation_of=None) -> Triage:
+    """``rounds_of(intent)`` and ``escalation_of(emotion, score)`` read the earlier turns (assist.context)."""
+    text = clean(message)
+    top, weights = neighbours(model, result.vector if result is not None else None)
+    found_intent = intent(model, text, context_text, result, top, weights)
+    found_emotion, intensity = emotion(model, text, top, weights)
+    escalated = escalation_of(found_emotion.label, found_emotion.score) if escalation_of else ()
+    customer_rounds = rounds_of(found_intent.label) if rounds_of else 1
+    found_urgency, reasons = urgency(model, text, found_intent, bool(escalated), top, weights)
+    needed, reason, evidence = handoff(model, text, customer_rounds)
+    context = Context(context.search_text, context.carried, customer_rounds, tuple(escalated))
+    return Triage(found_intent, found_urgency, reasons, found_emotion, intensity, needed, reason, evidence, context)

@@ -1,0 +1,230 @@
+"""Parse stage for the triage data in ``<kb>/_assist/``: taxonomy, cue lexicons, labelled examples and the
+comfort lines (话术库). Editors change these files; ``indexer lint`` reports their problems like an article's.
+
+The result is plain JSON-able data (stored as ``assist.json`` in the index; the examples' vectors beside it),
+which the ``assist`` package compiles at load time. See ``kb/_assist/README.md`` for the format.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .frontmatter import split_front_matter as _split_front_matter, text_of as _text
+from .records import Diagnostic
+
+FOLDER = "_assist"
+FILES = ("taxonomy.yaml", "cues.yaml", "examples.yaml")
+DIMENSIONS = ("intent", "urgency", "emotion")
+CUE_GROUPS = ("intent", "emotion", "urgency_high", "handoff")  # label → {regex: weight}
+CUE_FLAT = ("urgency_owned", "urgency_browsing", "closure", "push", "followup")  # {regex: weight}
+COMFORT_FIELDS = ("id", "title", "emotions", "situations")
+MIN_EXAMPLES_PER_INTENT = 3
+
+
+class _Report:
+    def __init__(self):
+        self.found: list[Diagnostic] = []
+
+    def __call__(self, path: str, line: int, severity: str, message: str) -> None:
+        self.found.append(Diagnostic(path, line, severity, message))
+
+
+def _line(text: str, needle: str) -> int:
+    at = text.find(needle)
+    return text.count("\n", 0, at) + 1 if at >= 0 else 1
+
+
+def _yaml(kb: Path, name: str, report: _Report) -> tuple[dict, str]:
+    rel = f"{FOLDER}/{name}"
+    try:
+        text = _text((kb / FOLDER / name).read_bytes())
+        data = yaml.safe_load(text) or {}
+    except FileNotFoundError:
+        report(rel, 1, "error", f"missing {name} (the triage data needs {', '.join(FILES)})")
+        return {}, ""
+    except (UnicodeDecodeError, yaml.YAMLError) as exc:
+        mark = getattr(exc, "problem_mark", None)
+        report(rel, mark.line + 1 if mark is not None else 1, "error", f"unreadable {name}: {exc}".splitlines()[0])
+        return {}, ""
+    if not isinstance(data, dict):
+        report(rel, 1, "error", f"{name} must be a YAML mapping")
+        return {}, ""
+    return data, text
+
+
+def parse_assist(kb: Path) -> tuple[dict[str, Any] | None, list[Diagnostic], str]:
+    """(data or None when the KB has no ``_assist`` folder or it has errors, diagnostics, content hash)."""
+    kb = Path(kb)
+    folder = kb / FOLDER
+    if not folder.is_dir():
+        return None, [], ""
+    report = _Report()
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(folder).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    taxonomy, tax_text = _yaml(kb, "taxonomy.yaml", report)
+    cues, cue_text = _yaml(kb, "cues.yaml", report)
+    examples, ex_text = _yaml(kb, "examples.yaml", report)
+    labels = _labels(taxonomy, tax_text, report)
+    data = {"taxonomy": taxonomy, "cues": _cues(cues, cue_text, labels, report),
+            "examples": _examples(examples, ex_text, labels, report),
+            "comfort": _comfort(kb, labels, report)}
+    errors = any(d.severity == "error" for d in report.found)
+    return (None if errors else data), report.found, digest.hexdigest()
+
+
+def _labels(taxonomy: dict, text: str, report: _Report) -> dict[str, tuple[str, ...]]:
+    rel = f"{FOLDER}/taxonomy.yaml"
+    intents = taxonomy.get("intents") or []
+    if not isinstance(intents, list) or not all(isinstance(i, dict) and i.get("label") for i in intents):
+        report(rel, _line(text, "intents"), "error", "'intents' must be a list of {label, …}")
+        intents = []
+    urgency = (taxonomy.get("urgency") or {})
+    handoff = (taxonomy.get("handoff") or {})
+    labels = {"intent": tuple(str(i["label"]) for i in intents),
+              "urgency": tuple(urgency.get("levels") or ()), "reason": tuple(urgency.get("reasons") or ()),
+              "emotion": tuple(taxonomy.get("emotions") or ()), "handoff": tuple(handoff.get("reasons") or ()),
+              "situation": tuple(taxonomy.get("situations") or ())}
+    for key, want in (("urgency", {"high", "normal", "low"}), ("emotion", {"neutral"})):
+        if not want <= set(labels[key]):
+            report(rel, _line(text, key), "error", f"{key} labels must include {', '.join(sorted(want))}")
+    if not isinstance(handoff.get("rounds_over", 3), int):
+        report(rel, _line(text, "rounds_over"), "error", "'handoff.rounds_over' must be an integer")
+    for intent in intents:
+        unknown = set(intent.get("wins_over") or ()) - set(labels["intent"])
+        if unknown:
+            report(rel, _line(text, "wins_over"), "error", f"wins_over names unknown intent(s) {sorted(unknown)}")
+        if intent.get("urgency_prior", "normal") not in labels["urgency"]:
+            report(rel, _line(text, str(intent["label"])), "error", "urgency_prior must be an urgency level")
+    for name, rule in (taxonomy.get("situations") or {}).items():
+        for field, known in (("intents", "intent"), ("reasons", "reason"), ("emotions", "emotion"),
+                             ("handoff", "handoff")):
+            unknown = set((rule or {}).get(field) or ()) - set(labels[known])
+            if unknown:
+                report(rel, _line(text, f"{name}:"), "error", f"situation {name!r} names unknown {field}: "
+                                                               f"{', '.join(sorted(unknown))}")
+    scoring = taxonomy.get("scoring") or {}
+    if not isinstance(scoring, dict) or not all(
+            isinstance(v, (int, float)) or (isinstance(v, dict) and all(isinstance(x, (int, float))
+                                                                        for x in v.values()))
+            for v in scoring.values()):
+        report(rel, _line(text, "scoring"), "error", "'scoring' values must be numbers (or maps of numbers)")
+    return labels
+
+
+def _patterns(mapping: Any, where: str, text: str, report: _Report) -> list[list]:
+    rel = f"{FOLDER}/cues.yaml"
+    if not isinstance(mapping, dict):
+        report(rel, _line(text, where.split(".")[-1] + ":"), "error", f"{where} must map regular expressions to weights")
+        return []
+    out = []
+    for pattern, weight in mapping.items():
+        line = _line(text, str(pattern))
+        if not isinstance(weight, (int, float)) or isinstance(weight, bool):
+            report(rel, line, "error", f"{where}: weight of {pattern!r} must be a number")
+            continue
+        try:
+            if re.compile(str(pattern)).match(""):
+                report(rel, line, "error", f"{where}: {pattern!r} matches the empty string")
+                continue
+        except re.error as exc:
+            report(rel, line, "error", f"{where}: {pattern!r} is not a valid regular expression: {exc}")
+            continue
+        out.append([str(pattern), float(weight)])
+    return out
+
+
+def _cues(cues: dict, text: str, labels: dict, report: _Report) -> dict:
+    rel = f"{FOLDER}/cues.yaml"
+    known = {"intent": labels["intent"], "emotion": labels["emotion"], "urgency_high": labels["reason"],
+             "handoff": labels["handoff"]}
+    out: dict[str, Any] = {"scopes": {}}
+    for group in CUE_GROUPS:
+        out[group] = {}
+        for label, mapping in (cues.get(group) or {}).items():
+            if label not in known[group]:
+                report(rel, _line(text, f"{label}:"), "error", f"{group}: {label!r} is not a label of the taxonomy")
+                continue
+            out[group][label] = _patterns(mapping, f"{group}.{label}", text, report)
+    for group in CUE_FLAT:
+        out[group] = _patterns(cues.get(group) or {}, group, text, report)
+    for name, scope in (cues.get("scopes") or {}).items():
+        words, targets = scope.get("words") or [], scope.get("applies_to") or []
+        bad = [t for t in targets if t.partition(".")[0] not in CUE_GROUPS
+               or t.partition(".")[2] not in known.get(t.partition(".")[0], ())]
+        if bad or not isinstance(scope.get("window"), int) or not words:
+            report(rel, _line(text, f"{name}:"), "error", f"scope {name!r} needs an integer window, words and "
+                                                          f"applies_to of group.label (unknown: {bad})")
+            continue
+        out["scopes"][name] = {"window": scope["window"], "words": [str(w) for w in words], "applies_to": targets}
+    return out
+
+
+def _examples(examples: dict, text: str, labels: dict, report: _Report) -> list[dict]:
+    rel = f"{FOLDER}/examples.yaml"
+    out, seen = [], set()
+    for entry in examples.get("examples") or []:
+        message = str((entry or {}).get("text", "")).strip() if isinstance(entry, dict) else ""
+        line = _line(text, message) if message else 1
+        if not message:
+            report(rel, line, "error", "an example needs a non-empty 'text'")
+            continue
+        bad = [f"{dim}={entry.get(dim)!r}" for dim in DIMENSIONS if entry.get(dim) not in labels[dim]]
+        if entry.get("handoff") is not None and entry["handoff"] not in labels["handoff"]:
+            bad.append(f"handoff={entry['handoff']!r}")
+        if bad:
+            report(rel, line, "error", f"example {message!r}: unknown label(s) {', '.join(bad)}")
+            continue
+        if message in seen:
+            report(rel, line, "warning", f"example {message!r} is listed twice")
+            continue
+        seen.add(message)
+        out.append({"text": message, **{dim: entry[dim] for dim in DIMENSIONS}, "handoff": entry.get("handoff")})
+    for intent in labels["intent"]:
+        count = sum(e["intent"] == intent for e in out)
+        if count < MIN_EXAMPLES_PER_INTENT:
+            report(rel, 1, "warning", f"intent {intent!r} has {count} examples; "
+                                      f"{MIN_EXAMPLES_PER_INTENT} or more make it recognisable")
+    return out
+
+
+def _comfort(kb: Path, labels: dict, report: _Report) -> list[dict]:
+    out, ids = [], set()
+    for path in sorted((Path(kb) / FOLDER / "comfort").glob("*.md")):
+        rel = path.relative_to(kb).as_posix()
+
+        def local(line: int, severity: str, message: str, rel=rel) -> None:
+            report(rel, line, severity, message)
+
+        try:
+            meta, body, body_line = _split_front_matter(_text(path.read_bytes()), local)
+        except UnicodeDecodeError:
+            local(1, "error", "file is not valid UTF-8")
+            continue
+        if meta is None:
+            continue
+        unknown = set(meta) - set(COMFORT_FIELDS)
+        if unknown:
+            local(2, "warning", f"unknown field(s) {', '.join(sorted(map(str, unknown)))}")
+        line_id = meta.get("id", path.stem)
+        emotions, situations = meta.get("emotions") or [], meta.get("situations") or []
+        bad = (set(emotions) - set(labels["emotion"])) | (set(situations) - set(labels["situation"]))
+        if bad:
+            local(2, "error", f"unknown emotion(s)/situation(s): {', '.join(sorted(map(str, bad)))}")
+        elif not body.strip():
+            local(body_line, "error", "empty comfort line")
+        elif line_id in ids:
+            local(2, "error", f"duplicate comfort id {line_id!r}")
+        elif not emotions and not situations:
+            local(2, "error", "a comfort line needs emotions or situations, or it would fit every message")
+        else:
+            ids.add(line_id)
+            out.append({"id": str(line_id), "title": str(meta.get("title") or line_id), "emotions": list(emotions),
+                        "situations": list(situations), "text": " ".join(body.split())})
+    if not out:
+        report(f"{FOLDER}/comfort", 1, "warning", "no comfort lines (话术库): responses will carry none")
+    return out

@@ -1,0 +1,47 @@
+"""YAML front matter between ``---`` lines, shared by articles and the triage data's comfort lines."""
+from __future__ import annotations
+
+import yaml
+
+
+class _FrontMatterLoader(yaml.SafeLoader):
+    """SafeLoader that keeps dates as text, so an invalid one is reported, not raised."""
+
+
+_FrontMatterLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def split_front_matter(text: str, report) -> tuple[dict | None, str, int]:
+    """(metadata, body, first body line); metadata None on broken YAML."""
+    if not text.startswith("---\n"):
+        return {}, text, 1
+    end = text.find("\n---", 3)
+    while end != -1 and text[end + 4: end + 5] not in ("\n", ""):
+        end = text.find("\n---", end + 4)
+    if end == -1:
+        report(1, "error", "front matter starts with '---' but is never closed")
+        return None, "", 1
+    block = text[4:end + 1]
+    body_line = block.count("\n") + 3
+    try:
+        meta = yaml.load(block, Loader=_FrontMatterLoader)  # noqa: S506 - a SafeLoader
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 2 if mark is not None else 1
+        reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        report(line, "error", f"broken YAML front matter: {reason}")
+        return None, "", body_line
+    if meta is None:
+        meta = {}
+    if not isinstance(meta, dict):
+        report(2, "error", "front matter must be a YAML mapping of fields")
+        return None, "", body_line
+    return meta, text[end + 5:], body_line
+
+
+def text_of(raw: bytes) -> str:
+    """An article file's text: UTF-8 without a BOM, with Unix line ends (line numbers count on it)."""
+    return raw.decode("utf-8").lstrip("\ufeff").replace("\r\n", "\n")

@@ -1,0 +1,133 @@
+"""Triage, comfort lines and conversation context through the API (fake embedder: the cue lexicons and the
+suggested articles decide; nearest examples know no meaning), and the checks on kb/_assist."""
+import shutil
+
+import pytest
+
+from indexer.build import build
+from indexer.parse import parse_kb
+from server import create_app
+from tests.helpers import ROOT, TODAY, make_searcher
+
+
+@pytest.fixture
+def client(kb_copy, tmp_path, config, hash_embedder):
+    shutil.copytree(ROOT / "kb" / "_assist", kb_copy / "_assist")
+    build(kb_copy, tmp_path / "index", hash_embedder, config)
+    searcher = make_searcher(tmp_path / "index", hash_embedder, config)
+    return create_app(config, searcher=searcher, today=lambda: TODAY).test_client()
+
+
+def ask(client, question, **body):
+    response = client.post("/v1/suggest", json={"question": question, **body})
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def test_every_answer_carries_a_triage_with_evidence(client):
+    body = ask(client, "我要退款！！面霜用了两天脸上起红疹了")
+    triage = body["triage"]
+    assert set(triage) == {"intent", "urgency", "emotion", "handoff", "context"}
+    assert triage["intent"]["label"] == "售后/质量"
+    assert triage["urgency"]["label"] == "high" and {"refund", "safety"} <= set(triage["urgency"]["reasons"])
+    assert triage["emotion"]["label"] in ("angry", "anxious") and 0 < triage["emotion"]["intensity"] <= 1
+    assert triage["handoff"] == {"needed": True, "reason": "risk", "evidence": triage["handoff"]["evidence"]}
+    assert any(e["signal"] == "cue" and "红疹" in e["text"] for e in triage["handoff"]["evidence"])
+    assert body["comfort"]["id"] == "allergy-first-response" and "就医" in body["comfort"]["text"]
+
+
+@pytest.mark.parametrize("question, needed, reason", [
+    ("转人工", True, "request"),
+    ("你们主管呢 叫你们经理来", True, "request"),
+    ("你是真人还是机器人", False, None),
+    ("不用转人工了 已经好了", False, None),
+    ("再不发货我就给差评", True, "complaint"),
+    ("发货了吗", False, None),
+])
+def test_handoff_requests_identity_questions_and_threats(client, question, needed, reason):
+    handoff = ask(client, question)["triage"]["handoff"]
+    assert (handoff["needed"], handoff["reason"]) == (needed, reason)
+
+
+def test_plain_question_is_calm_and_gets_no_comfort_line(client):
+    body = ask(client, "面霜保质期多久")
+    assert body["triage"]["emotion"]["label"] == "neutral"
+    assert body["triage"]["urgency"]["label"] in ("low", "normal")
+    assert body["comfort"] is None
+
+
+def test_follow_up_carries_the_earlier_topic_and_product(client):
+    turns = [{"role": "customer", "text": "面霜保质期多久"}, {"role": "agent", "text": "亲，未开封3年哦"}]
+    body = ask(client, "那精华液呢", conversation=turns)
+    context = body["triage"]["context"]
+    assert "精华液" in context["search_text"] and "保质期" in context["search_text"]
+    assert "面霜" not in context["search_text"], "the follow-up names its own product"
+    assert body["suggestions"][0]["article_id"] == "serum-shelf-life"
+    without = ask(client, "那精华液呢")
+    assert without["triage"]["context"]["search_text"] == "那精华液呢"
+
+
+def test_more_than_three_rounds_on_one_topic_hands_off(client):
+    turns = []
+    for text in ("我的快递怎么还没发货", "发货了没有啊", "快递到底什么时候发"):
+        turns += [{"role": "customer", "text": text}, {"role": "agent", "text": "亲，正在为您催促仓库"}]
+    handoff = ask(client, "还没发货吗", conversation=turns)["triage"]["handoff"]
+    assert (handoff["needed"], handoff["reason"]) == (True, "rounds")
+    assert ask(client, "还没发货吗", conversation=turns[2:])["triage"]["handoff"]["needed"] is False
+    closed = turns[:2] + [{"role": "customer", "text": "好的 谢谢"}] + turns[2:]
+    assert ask(client, "还没发货吗", conversation=closed)["triage"]["context"]["customer_rounds"] == 3
+
+
+def test_escalating_emotion_raises_urgency(client):
+    calm = ask(client, "快递到哪了")["triage"]["urgency"]["label"]
+    turns = [{"role": "customer", "text": "快递到哪了"}, {"role": "agent", "text": "亲，在路上了"},
+             {"role": "customer", "text": "怎么还没到 好着急"}, {"role": "agent", "text": "亲，稍等"}]
+    triage = ask(client, "搞什么啊！！一周了还不到 垃圾", conversation=turns)["triage"]
+    assert triage["context"]["escalation"][-1] == "angry"
+    levels = ["low", "normal", "high"]
+    assert levels.index(triage["urgency"]["label"]) > levels.index(calm)
+
+
+def test_batch_results_carry_triage(client):
+    results = client.post("/v1/suggest/batch", json={"questions": ["转人工", "发货时间"]}).get_json()["results"]
+    assert [r["triage"]["handoff"]["needed"] for r in results] == [True, False]
+
+
+@pytest.mark.parametrize("conversation, status, code", [
+    ("not a list", 400, "invalid_request"),
+    ([{"role": "bot", "text": "hi"}], 400, "invalid_request"),
+    ([{"role": "customer"}], 400, "invalid_request"),
+    ([{"role": "customer", "text": "hi", "at": 1}], 400, "invalid_request"),
+    (["hi"], 400, "invalid_request"),
+    ([{"role": "customer", "text": "hi"}] * 21, 413, "conversation_too_long"),
+    ([{"role": "agent", "text": "长" * 1001}], 413, "turn_too_long"),
+])
+def test_malformed_conversation_gets_the_error_shape(client, conversation, status, code):
+    response = client.post("/v1/suggest", json={"question": "发货", "conversation": conversation})
+    assert response.status_code == status
+    assert response.get_json()["error"]["code"] == code
+
+
+def test_a_kb_without_triage_data_answers_as_before(app):
+    body = app.test_client().post("/v1/suggest", json={"question": "发货时间"}).get_json()
+    assert body["triage"] is None and body["comfort"] is None
+    assert body["suggestions"][0]["article_id"] == "shipping-time"
+
+
+def test_lint_reports_broken_triage_data_with_file_and_line(kb_copy):
+    shutil.copytree(ROOT / "kb" / "_assist", kb_copy / "_assist")
+    assert not parse_kb(kb_copy, today=TODAY).errors
+    cues = kb_copy / "_assist" / "cues.yaml"
+    cues.write_text(cues.read_text("utf-8").replace("'发货': 2", "'发货(': 2").replace("  闲聊/其他:", "  闲谈:"),
+                    encoding="utf-8")
+    examples = kb_copy / "_assist" / "examples.yaml"
+    examples.write_text(examples.read_text("utf-8") + "  - {text: 随便问问, intent: 未知, urgency: low, "
+                                                      "emotion: neutral}\n", encoding="utf-8")
+    (kb_copy / "_assist" / "comfort" / "bad.md").write_text("---\nid: bad\nemotions: [furious]\n---\n亲\n", "utf-8")
+    errors = {(d.path, d.message.split(":")[0]) for d in parse_kb(kb_copy, today=TODAY).errors}
+    assert ("_assist/cues.yaml", "intent.物流") in errors  # the broken regex
+    assert ("_assist/cues.yaml", "intent") in errors  # the unknown label
+    assert any(path == "_assist/examples.yaml" for path, _ in errors)
+    assert any(path == "_assist/comfort/bad.md" for path, _ in errors)
+    line = next(d.line for d in parse_kb(kb_copy, today=TODAY).errors if "发货(" in d.message)
+    assert "'发货(': 2" in cues.read_text("utf-8").splitlines()[line - 1]
