@@ -16,12 +16,12 @@ from core.arms import ARMS, BM25, DENSE, QUESTIONS
 from core.config import Config
 from indexer.store import Index
 
-from . import arms as arm, confidence, filters, products, sections
+from . import arms as arm, clauses, confidence, filters, products, sections
 from .catalog import Catalog
 from .encoder import QueryEncoder
 from .fusion import fuse_arms
 from .rewrite import PinyinLexicon
-from .types import ArmRanking, Query, QueryError, SearchResult
+from .types import ArmRanking, DeadlineExceeded, Query, QueryError, SearchResult
 
 
 class Searcher:
@@ -48,8 +48,12 @@ class Searcher:
     def products(self) -> list[str]:
         return list(self.catalog.products)
 
-    def search(self, query: Query) -> SearchResult:
+    def search(self, query: Query, deadline: float | None = None) -> SearchResult:
+        """``deadline`` (a ``time.monotonic()`` instant) bounds the wait for the embedder;
+        past it, ``DeadlineExceeded``."""
         started = time.perf_counter()
+        if deadline is not None and time.monotonic() > deadline:
+            raise DeadlineExceeded("the request ran past its deadline")
         arms = self._arms(query)
         today = self.today()
         include_expired = self.config.include_expired if query.include_expired is None else query.include_expired
@@ -57,7 +61,8 @@ class Searcher:
         text = self.lexicon.rewrite(query.text)  # pinyin spellings/initials (fahuo, bzq) → KB words
         mentioned = products.products_in(self.catalog, text, query.product)
         terms = set(self.index.tokenizer.tokens(text))
-        vector = self.encoder.encode(text) if {DENSE, QUESTIONS} & set(arms) else None
+        asking = clauses.asking_part(text, self.config.max_embed_chars)  # BM25 sees all of text
+        vector = self.encoder.encode(asking, deadline) if {DENSE, QUESTIONS} & set(arms) else None
         bm25_all = self.index.bm25.scores(sorted(terms)) if BM25 in arms else None  # sorted: float sums reproducible
 
         rankings = self._rankings(arms, vector, bm25_all, article_ok)

@@ -45,19 +45,27 @@ def _result(result: SearchResult) -> dict:
     }
 
 
+def _deadline() -> float:
+    """When this request must be answered by (monotonic clock): past it, 503 deadline_exceeded."""
+    return time.monotonic() + _config().deadline_s
+
+
 @bp.post("/v1/suggest")
 def suggest():
+    deadline = _deadline()
     query = payloads.suggest_query(payloads.json_body(request), _config().max_question_chars)
-    return jsonify(_result(_searcher().search(query)))
+    return jsonify(_result(_searcher().search(query, deadline=deadline)))
 
 
 @bp.post("/v1/suggest/batch")
 def suggest_batch():
+    deadline = _deadline()
     config = _config()
-    queries = payloads.batch_queries(payloads.json_body(request), config.max_question_chars, config.max_batch)
+    queries = payloads.batch_queries(payloads.json_body(request), config.max_question_chars, config.max_batch,
+                                     config.max_batch_chars)
     started = time.perf_counter()
     searcher = _searcher()
-    results = [_result(searcher.search(q)) for q in queries]
+    results = [_result(searcher.search(q, deadline=deadline)) for q in queries]
     return jsonify({"results": results, "index_version": searcher.index.version,
                     "took_ms": round((time.perf_counter() - started) * 1000, 3)})
 

@@ -44,7 +44,7 @@ def create_app(config: cfg.Config | None = None, searcher: Searcher | None = Non
     else:
         from indexer.embed import create_embedder
 
-        encoder = QueryEncoder(create_embedder(config), config.query_cache_size)
+        encoder = QueryEncoder(create_embedder(config, threads=config.serve_embed_threads), config.query_cache_size)
         holder = IndexHolder(Path(config.index_dir), encoder, config, today)
         holder.reload()
         holder.start_watching(config.reload_interval)

@@ -10,7 +10,7 @@ import logging
 from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from retrieval import QueryError
+from retrieval import DeadlineExceeded, QueryError
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +46,11 @@ def register(app: Flask) -> None:
     @app.errorhandler(QueryError)
     def _query_error(exc: QueryError):
         return _client_error(400, "invalid_request", str(exc))
+
+    @app.errorhandler(DeadlineExceeded)
+    def _deadline(exc: DeadlineExceeded):
+        return _client_error(503, "deadline_exceeded", "the server is busy and could not answer in time; "
+                                                       "retry shortly", {"Retry-After": "1"})
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):

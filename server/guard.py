@@ -2,6 +2,8 @@
 
 - ``Host`` must name this server (``allowed_hosts``): a DNS-rebinding page on another
   name cannot talk to a service bound to 127.0.0.1.
+- Each client address spends from a token bucket (``rate_limit_*``) on every /v1 request;
+  over budget, 429 with Retry-After.
 - ``Content-Length`` must be a plain number (waitress refuses the rest earlier; this
   covers any other WSGI server).
 - Admin endpoints (customers' text) need ``Authorization: Bearer <admin_token>``; with no
@@ -12,12 +14,14 @@
 from __future__ import annotations
 
 import hmac
+import math
 
 from flask import Flask, request
 
 from core.config import Config
 
 from .errors import ApiError
+from .limits import RateLimiter
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
@@ -51,6 +55,8 @@ def allowed_hosts(config: Config) -> frozenset[str] | None:
 
 def install(app: Flask, config: Config) -> None:
     hosts = allowed_hosts(config)
+    limiter = RateLimiter(config.rate_limit_kib_per_s * 1024, config.rate_limit_burst_kib * 1024) \
+        if config.rate_limit_kib_per_s > 0 else None
 
     @app.before_request
     def _check_request():
@@ -59,6 +65,11 @@ def install(app: Flask, config: Config) -> None:
         length = request.headers.get("Content-Length")
         if length is not None and not (length.isascii() and length.isdigit()):
             raise ApiError(400, "bad_request", "Content-Length is invalid")
+        if limiter is not None and request.path.startswith("/v1/"):
+            wait = limiter.take(request.remote_addr or "?", int(length or 0))
+            if wait > 0:
+                raise ApiError(429, "rate_limited", f"too many requests from this address; retry in {wait:.1f} s",
+                               {"Retry-After": str(math.ceil(wait))})
 
     @app.after_request
     def _security_headers(response):

@@ -127,7 +127,7 @@ def suggest_query(body: dict, max_chars: int) -> Query:
     return Query(question_text(body.get("question"), max_chars), **search_options(body))
 
 
-def batch_queries(body: dict, max_chars: int, max_batch: int) -> list[Query]:
+def batch_queries(body: dict, max_chars: int, max_batch: int, max_total_chars: int) -> list[Query]:
     _check_keys(body, {"questions"} | SEARCH_OPTIONS)
     questions = body.get("questions")
     if not isinstance(questions, list) or not questions:
@@ -135,7 +135,12 @@ def batch_queries(body: dict, max_chars: int, max_batch: int) -> list[Query]:
     if len(questions) > max_batch:
         raise ApiError(413, "batch_too_large", f"{len(questions)} questions; the limit is {max_batch}")
     options = search_options(body)
-    return [Query(question_text(q, max_chars, f"questions[{i}]"), **options) for i, q in enumerate(questions)]
+    queries = [Query(question_text(q, max_chars, f"questions[{i}]"), **options) for i, q in enumerate(questions)]
+    total = sum(len(q.text) for q in queries)
+    if total > max_total_chars:
+        raise ApiError(413, "batch_too_large", f"the questions have {total} characters in all; the limit is "
+                                               f"{max_total_chars} (split the batch)")
+    return queries
 
 
 def feedback_event(body: dict, max_chars: int) -> FeedbackEvent:

@@ -260,3 +260,166 @@ def test_article_html_drops_external_images(kb_copy, tmp_path, config, hash_embe
     html = client.get("/v1/articles/pixel").get_json()["html"]
     assert "tracker.example" not in html
     assert 'src="img/ok.png"' in html, "same-origin images stay"
+
+
+# ---------------------------------------------------------------- denial of service
+
+
+class SlowEmbedder:
+    """The hash embedder, taking ``seconds`` per text and recording what it was asked to embed."""
+
+    def __init__(self, seconds: float):
+        from indexer.embed import HashEmbedder
+
+        import threading
+
+        self.inner, self.seconds, self.texts = HashEmbedder(), seconds, []
+        self.id, self.dim = self.inner.id, self.inner.dim
+        self.started = threading.Event()
+
+    def embed(self, texts, mode):
+        import time
+
+        self.started.set()
+        time.sleep(self.seconds * len(texts))
+        self.texts.extend(texts)
+        return self.inner.embed(texts, mode)
+
+
+def test_the_embedder_sees_at_most_max_embed_chars(built, tmp_path, config):
+    slow = SlowEmbedder(0)
+    config = config.replace(max_embed_chars=40)
+    client = create_app(config, searcher=make_searcher(tmp_path / "index", slow, config)).test_client()
+    story = "我上周在你们店里买了好几样东西，" * 60
+    response = client.post("/v1/suggest", json={"question": story + "退款多久到账？" + "真的很着急。" * 60})
+    assert response.status_code == 200
+    assert response.get_json()["suggestions"][0]["article_id"] == "refund-time"
+    assert max(len(t) for t in slow.texts) <= 40 and "退款多久到账？" in slow.texts[-1]
+
+
+@pytest.mark.parametrize("text, limit, expected", [
+    ("发货时间", 100, "发货时间"),  # short: untouched
+    ("我昨天买了面霜，今天还没发货，什么时候发货？我等着用。", 20, "今天还没发货，什么时候发货？我等着用。"),
+    ("我昨天买了面霜，今天还没发货，什么时候发货？我等着用。", 15, "今天还没发货，什么时候发货？"),
+    ("x" * 500, 10, "x" * 10),  # nothing asks: the start
+    ("a" * 50 + "吗", 10, "a" * 10),  # one asking clause longer than the budget
+    ("开衫买小了。" * 40 + "能换大一号吗？", 30, "开衫买小了。开衫买小了。开衫买小了。能换大一号吗？"),
+])
+def test_asking_part(text, limit, expected):
+    from retrieval.clauses import asking_part
+
+    got = asking_part(text, limit)
+    assert got == expected and len(got) <= limit
+
+
+def test_asking_part_is_linear_on_hostile_text():
+    import time
+
+    from retrieval.clauses import asking_part
+
+    started = time.perf_counter()
+    for text in ("吗，" * 1000, "？" * 2000, "a，" * 1000, "what " * 400):
+        assert len(asking_part(text, 100)) <= 100
+    assert time.perf_counter() - started < 0.5
+
+
+def test_the_shortest_waiting_text_is_embedded_first():
+    import threading
+
+    from retrieval import QueryEncoder
+
+    slow = SlowEmbedder(0)
+    started, release = threading.Event(), threading.Event()
+    real_embed = slow.embed
+
+    def gated(texts, mode):
+        started.set()
+        release.wait(10)
+        return real_embed(texts, mode)
+
+    slow.embed = gated
+    encoder = QueryEncoder(slow, 16)
+    texts = ["正在嵌入的第一条", "很长的问题" * 20, "中等长度的问题" * 3, "短问题"]
+    threads = [threading.Thread(target=encoder.encode, args=(texts[0],))]
+    threads[0].start()
+    assert started.wait(10)  # the worker is busy with the first text; the others queue behind it
+    for text in texts[1:]:
+        threads.append(threading.Thread(target=encoder.encode, args=(text,)))
+        threads[-1].start()
+    import time
+
+    deadline = time.monotonic() + 10
+    while len(encoder._queue) < 3 and time.monotonic() < deadline:
+        time.sleep(0.001)
+    release.set()
+    for thread in threads:
+        thread.join()
+    assert slow.texts == [texts[0], "短问题", "中等长度的问题" * 3, "很长的问题" * 20]
+
+
+def test_deadline_is_503_and_drops_the_waiting_work(built, tmp_path, config):
+    import threading
+
+    slow = SlowEmbedder(0.5)
+    config = config.replace(deadline_s=0.2)
+    searcher = make_searcher(tmp_path / "index", slow, config)
+    client = create_app(config, searcher=searcher).test_client()
+    busy = threading.Thread(target=searcher.encoder.encode, args=("占住嵌入器的长文本" * 5,))
+    busy.start()
+    assert slow.started.wait(10)  # the embedder is busy for 0.5 s from now
+    response = client.post("/v1/suggest", json={"question": "发货时间"})
+    assert response.status_code == 503
+    assert response.get_json()["error"]["code"] == "deadline_exceeded" and response.headers["Retry-After"] == "1"
+    batch = client.post("/v1/suggest/batch", json={"questions": ["退款多久", "运费谁出"]})
+    assert batch.status_code == 503 and batch.get_json()["error"]["code"] == "deadline_exceeded"
+    busy.join()
+    import time
+
+    time.sleep(0.6)
+    assert "发货时间" not in slow.texts and "退款多久" not in slow.texts, "a caller that gave up costs no work"
+
+
+def test_batch_has_a_total_character_budget(client):
+    response = client.post("/v1/suggest/batch", json={"questions": ["发" * 100] * 40})
+    assert response.status_code == 200
+    response = client.post("/v1/suggest/batch", json={"questions": ["发" * 100] * 40 + ["发"]})
+    assert response.status_code == 413 and response.get_json()["error"]["code"] == "batch_too_large"
+    assert "4001" in response.get_json()["error"]["message"]
+
+
+def test_rate_limit_is_per_client_with_retry_after(built, tmp_path, config, hash_embedder):
+    config = config.replace(rate_limit_kib_per_s=1.0, rate_limit_burst_kib=4.0)
+    client = create_app(config, searcher=make_searcher(tmp_path / "index", hash_embedder, config)).test_client()
+
+    def ask(addr, question="发货"):
+        return client.post("/v1/suggest", json={"question": question}, environ_base={"REMOTE_ADDR": addr})
+
+    assert [ask("10.0.0.1").status_code for _ in range(4)] == [200] * 4  # 4 × the 1 KiB minimum
+    limited = ask("10.0.0.1")
+    assert limited.status_code == 429 and limited.get_json()["error"]["code"] == "rate_limited"
+    assert int(limited.headers["Retry-After"]) >= 1
+    assert ask("10.0.0.2").status_code == 200, "another client has its own bucket"
+    big = client.post("/v1/feedback", json={"question": "发" * 2000, "action": "gap"},
+                      environ_base={"REMOTE_ADDR": "10.0.0.3"})
+    assert big.status_code == 201
+    assert client.post("/v1/feedback", json={"question": "x", "action": "gap"},
+                       environ_base={"REMOTE_ADDR": "10.0.0.3"}).status_code == 429, "a big body costs its size"
+    assert client.get("/healthz", environ_base={"REMOTE_ADDR": "10.0.0.1"}).status_code == 200
+
+
+def test_rate_limiter_refills_and_forgets():
+    from server.limits import RateLimiter
+
+    now = [0.0]
+    limiter = RateLimiter(1024, 4096, clock=lambda: now[0])
+    assert [limiter.take("a", 1024) for _ in range(4)] == [0.0] * 4
+    assert limiter.take("a", 2048) == pytest.approx(2.0)
+    now[0] += 2.0
+    assert limiter.take("a", 2048) == 0.0
+    assert limiter.take("b", 10**9) == 0.0, "a cost over the bucket is capped, so it can pass when full"
+
+
+def test_rate_limit_can_be_switched_off(built, tmp_path, config, hash_embedder):
+    config = config.replace(rate_limit_kib_per_s=0, rate_limit_burst_kib=1.0)
+    client = create_app(config, searcher=make_searcher(tmp_path / "index", hash_embedder, config)).test_client()
+    assert {client.post("/v1/suggest", json={"question": "发货"}).status_code for _ in range(20)} == {200}
