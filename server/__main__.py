@@ -11,7 +11,7 @@ from core import config as cfg
 SERVER_SETTINGS = ("host", "port", "threads", "embedder", "st_model", "st_query_prompt", "st_passage_prompt",
                    "serve_embed_threads", "cors_origins", "allowed_hosts", "reload_interval",
                    "confidence_threshold", "fusion", "include_expired", "query_cache_size", "feedback_db",
-                   "max_embed_chars", "max_batch_chars", "deadline_s", "rate_limit_kib_per_s",
+                   "max_embed_chars", "quick_lane_chars", "max_batch_chars", "deadline_s", "rate_limit_kib_per_s",
                    "rate_limit_burst_kib")
 
 

@@ -44,7 +44,11 @@ def create_app(config: cfg.Config | None = None, searcher: Searcher | None = Non
     else:
         from indexer.embed import create_embedder
 
-        encoder = QueryEncoder(create_embedder(config, threads=config.serve_embed_threads), config.query_cache_size)
+        threads = config.serve_embed_threads
+        quick = create_embedder(config, threads=threads) \
+            if config.quick_lane_chars > 0 and config.embedder != "sentence-transformers" else None
+        encoder = QueryEncoder(create_embedder(config, threads=threads), config.query_cache_size,
+                               quick=quick, quick_chars=config.quick_lane_chars)
         holder = IndexHolder(Path(config.index_dir), encoder, config, today)
         holder.reload()
         holder.start_watching(config.reload_interval)

@@ -423,3 +423,26 @@ def test_rate_limit_can_be_switched_off(built, tmp_path, config, hash_embedder):
     config = config.replace(rate_limit_kib_per_s=0, rate_limit_burst_kib=1.0)
     client = create_app(config, searcher=make_searcher(tmp_path / "index", hash_embedder, config)).test_client()
     assert {client.post("/v1/suggest", json={"question": "发货"}).status_code for _ in range(20)} == {200}
+
+
+def test_a_short_question_does_not_wait_behind_a_long_text():
+    import threading
+    import time
+
+    from retrieval import QueryEncoder
+
+    main, quick = SlowEmbedder(0), SlowEmbedder(0)
+    release = threading.Event()
+    real_embed = main.embed
+    main.embed = lambda texts, mode: (main.started.set(), release.wait(10), real_embed(texts, mode))[2]
+    encoder = QueryEncoder(main, 16, quick=quick, quick_chars=10)
+    long_one = threading.Thread(target=encoder.encode, args=("一条很长很长的客户消息" * 9,))
+    long_one.start()
+    assert main.started.wait(10)
+    started = time.monotonic()
+    encoder.encode("发货时间", deadline=time.monotonic() + 5)
+    assert time.monotonic() - started < 1 and quick.texts == ["发货时间"]
+    release.set()
+    assert len(encoder.encode("x" * 11 + "长于快车道")) == main.dim
+    long_one.join()
+    assert main.texts == ["一条很长很长的客户消息" * 9, "x" * 11 + "长于快车道"], "longer texts take the main lane"
