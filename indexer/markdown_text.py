@@ -38,14 +38,25 @@ class _TextCollector(HTMLParser):
         self.parts.append(data)
 
 
+_EXTERNAL = re.compile(r"^\s*(?:[a-z][a-z0-9+.-]*:|//|\\\\)", re.IGNORECASE)
+
+
+def _no_external_images(element: str, attribute: str, value: str) -> str | None:
+    """Drop an image's source when it lives elsewhere: a tracking pixel would tell a third party
+    who read which article, and when."""
+    if element == "img" and attribute in ("src", "srcset") and _EXTERNAL.match(value):
+        return None
+    return value
+
+
 def render_html(md: str, safe: bool = False) -> str:
-    """HTML of a Markdown text; ``safe`` strips scripts, event handlers and other active
-    content (via nh3), since KB text may contain raw HTML."""
+    """HTML of a Markdown text; ``safe`` strips scripts, event handlers, other active content and
+    images from other hosts (via nh3), since KB text may contain raw HTML."""
     html = markdown.markdown(md, extensions=["tables", "sane_lists"])
     if safe:
         import nh3
 
-        html = nh3.clean(html)
+        html = nh3.clean(html, attribute_filter=_no_external_images)
     return html
 
 

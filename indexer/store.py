@@ -32,6 +32,9 @@ DATA_FILES = ("articles.json", "chunks.jsonl", "chunks.faiss", "phrasings.json",
 ASSIST_FILES = ("assist.json", "assist_examples.npy")  # the triage data, when the KB has some (_assist/)
 
 
+_MANIFEST_KEYS = {"version": str, "embedder": dict, "counts": dict, "files": dict}  # what the loader reads
+
+
 class IndexLoadError(RuntimeError):
     """The index is missing, damaged or does not match what the loader expects."""
 
@@ -233,9 +236,14 @@ def read_manifest(version_dir: Path) -> dict[str, Any]:
         raise IndexLoadError(f"{version_dir}: manifest.json is missing (incomplete or foreign directory)") from None
     except (OSError, ValueError) as exc:
         raise IndexLoadError(f"{version_dir}: manifest.json is unreadable: {exc}") from None
+    if not isinstance(manifest, dict):
+        raise IndexLoadError(f"{version_dir}: manifest.json is not a JSON object")
     if manifest.get("format_version") != FORMAT_VERSION:
         raise IndexLoadError(f"{version_dir}: index format {manifest.get('format_version')!r} is not the "
                              f"supported format {FORMAT_VERSION}; rebuild it with this version")
+    missing = [key for key, kind in _MANIFEST_KEYS.items() if not isinstance(manifest.get(key), kind)]
+    if missing:
+        raise IndexLoadError(f"{version_dir}: manifest.json lacks {', '.join(missing)}; rebuild the index")
     return manifest
 
 

@@ -9,6 +9,6 @@ from core.arms import ARMS
 
 from .encoder import QueryEncoder
 from .search import Searcher
-from .types import Query, QueryError, SearchResult, Suggestion
+from .types import DeadlineExceeded, Query, QueryError, SearchResult, Suggestion
 
-__all__ = ["ARMS", "Query", "QueryEncoder", "QueryError", "SearchResult", "Searcher", "Suggestion"]
+__all__ = ["ARMS", "DeadlineExceeded", "Query", "QueryEncoder", "QueryError", "SearchResult", "Searcher", "Suggestion"]

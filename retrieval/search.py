@@ -19,14 +19,14 @@ from core.arms import ARMS, BM25, DENSE, QUESTIONS
 from core.config import Config
 from indexer.store import Index
 
-from . import arms as arm, confidence, ended, filters, products, sections
+from . import arms as arm, clauses, confidence, ended, filters, products, sections
 from .catalog import Catalog
 from .encoder import QueryEncoder
 from .features import Candidates, candidate_features
 from .fusion import fuse_arms
 from .model import LearnedRanker
 from .rewrite import PinyinLexicon
-from .types import ArmRanking, Query, QueryError, SearchResult
+from .types import ArmRanking, DeadlineExceeded, Query, QueryError, SearchResult
 
 
 class Searcher:
@@ -54,14 +54,19 @@ class Searcher:
     def products(self) -> list[str]:
         return list(self.catalog.products)
 
-    def search(self, query: Query) -> SearchResult:
+    def search(self, query: Query, deadline: float | None = None) -> SearchResult:
+        """``deadline`` (a ``time.monotonic()`` instant) bounds the wait for the embedder;
+        past it, ``DeadlineExceeded``."""
         started = time.perf_counter()
+        if deadline is not None and time.monotonic() > deadline:
+            raise DeadlineExceeded("the request ran past its deadline")
         wanted = self._arms(query)
         today = self.today()
         include_expired = self.config.include_expired if query.include_expired is None else query.include_expired
         article_ok = filters.eligible(self.catalog, query, include_expired, today)
         text = self.lexicon.rewrite(query.text)  # pinyin spellings/initials (fahuo, bzq) → KB words
-        vector = self.encoder.encode(text) if {DENSE, QUESTIONS} & set(wanted) else None
+        asking = clauses.asking_part(text, self.config.max_embed_chars)  # BM25 sees all of text
+        vector = self.encoder.encode(asking, deadline) if {DENSE, QUESTIONS} & set(wanted) else None
         found = self.candidates(query, text, vector, wanted, article_ok)
         scores = dict(zip(found.candidates.ids, found.candidates.rrf))
         learned = self.model is not None and query.weights is None and query.fusion is None \

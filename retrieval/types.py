@@ -11,6 +11,10 @@ class QueryError(ValueError):
     """The query cannot be answered as asked (bad filter, unknown arm, …)."""
 
 
+class DeadlineExceeded(RuntimeError):
+    """The request's deadline passed before its answer was ready (the server is overloaded)."""
+
+
 @dataclass(frozen=True)
 class Query:
     text: str

@@ -7,9 +7,12 @@ import sys
 
 from core import config as cfg
 
+# admin_token is left out on purpose: a command line is visible to every user (ps); use KBS_ADMIN_TOKEN.
 SERVER_SETTINGS = ("host", "port", "threads", "embedder", "st_model", "st_query_prompt", "st_passage_prompt",
-                   "embed_threads", "cors_origins", "reload_interval", "ranker", "confidence_threshold", "fusion",
-                   "include_expired", "query_cache_size", "feedback_db")
+                   "serve_embed_threads", "cors_origins", "allowed_hosts", "reload_interval",
+                   "ranker", "confidence_threshold", "fusion", "include_expired", "query_cache_size", "feedback_db",
+                   "max_embed_chars", "quick_lane_chars", "max_batch_chars", "deadline_s", "rate_limit_kib_per_s",
+                   "rate_limit_burst_kib")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,11 +44,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {holder.error}", file=sys.stderr)
         return 2
 
-    import waitress
+    from .wsgi import serve
 
     print(f"serving index {holder.version} on http://{config.host}:{config.port}", flush=True)
-    waitress.serve(app, host=config.host, port=config.port, threads=config.threads, ident="kb-suggest",
-                   channel_timeout=30, connection_limit=200)
+    serve(app, config)
     return 0
 
 

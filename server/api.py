@@ -10,7 +10,7 @@ from assist import Answer, assistant_for
 from indexer.markdown_text import render_html
 from retrieval import Searcher
 
-from . import payloads
+from . import guard, payloads
 from .errors import ApiError
 
 bp = Blueprint("api", __name__)
@@ -49,23 +49,31 @@ def _result(answer: Answer) -> dict:
     }
 
 
+def _deadline() -> float:
+    """When this request must be answered by (monotonic clock): past it, 503 deadline_exceeded."""
+    return time.monotonic() + _config().deadline_s
+
+
 @bp.post("/v1/suggest")
 def suggest():
     config = _config()
+    deadline = _deadline()
     body = payloads.json_body(request)
     query = payloads.suggest_query(body, config.max_question_chars)
     turns = payloads.conversation(body, config.max_conversation_turns, config.max_turn_chars)
-    return jsonify(_result(assistant_for(_searcher(), config).answer(query, turns)))
+    return jsonify(_result(assistant_for(_searcher(), config).answer(query, turns, deadline=deadline)))
 
 
 @bp.post("/v1/suggest/batch")
 def suggest_batch():
+    deadline = _deadline()
     config = _config()
-    queries = payloads.batch_queries(payloads.json_body(request), config.max_question_chars, config.max_batch)
+    queries = payloads.batch_queries(payloads.json_body(request), config.max_question_chars, config.max_batch,
+                                     config.max_batch_chars)
     started = time.perf_counter()
     searcher = _searcher()
     assistant = assistant_for(searcher, config)
-    results = [_result(assistant.answer(q)) for q in queries]
+    results = [_result(assistant.answer(q, deadline=deadline)) for q in queries]
     return jsonify({"results": results, "index_version": searcher.index.version,
                     "took_ms": round((time.perf_counter() - started) * 1000, 3)})
 
@@ -107,9 +115,16 @@ def feedback():
 
 @bp.get("/v1/feedback/export")
 def feedback_export():
-    csv_text = current_app.extensions["kbs_feedback"].export_csv()
-    return Response("\ufeff" + csv_text, mimetype="text/csv",  # BOM: Excel then reads the Chinese right
-                    headers={"Content-Disposition": "attachment; filename=feedback.csv"})
+    """Admin only: the rows hold customers' messages (phone and order numbers)."""
+    guard.require_admin(_config())
+    pieces = current_app.extensions["kbs_feedback"].export_csv()
+
+    def stream():
+        yield "\ufeff"  # BOM: Excel then reads the Chinese right
+        yield from pieces
+
+    return Response(stream(), mimetype="text/csv",
+                    headers={"Content-Disposition": "attachment; filename=feedback.csv", "Cache-Control": "no-store"})
 
 
 @bp.get("/")

@@ -6,13 +6,26 @@ import logging
 from pathlib import Path
 
 from flask import Flask
+from flask.json.provider import DefaultJSONProvider
 
 from core import config as cfg
 from retrieval import QueryEncoder, Searcher
 
-from . import errors
+from . import errors, guard
 from .feedback import FeedbackStore
 from .holder import IndexHolder
+
+
+# CORS applies to these paths only, never to the admin endpoints (customers' text).
+PUBLIC_API = [r"^/v1/suggest$", r"^/v1/suggest/batch$", r"^/v1/articles/.+", r"^/v1/facets$", r"^/v1/feedback$"]
+
+
+class StrictJSONProvider(DefaultJSONProvider):
+    """NaN and Infinity are not JSON: refusing to write them (a logged 500) beats a body no client can parse."""
+
+    def dumps(self, obj, **kwargs):
+        kwargs.setdefault("allow_nan", False)
+        return super().dumps(obj, **kwargs)
 
 
 def create_app(config: cfg.Config | None = None, searcher: Searcher | None = None, today=dt.date.today) -> Flask:
@@ -21,6 +34,7 @@ def create_app(config: cfg.Config | None = None, searcher: Searcher | None = Non
     config = config or cfg.load()
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
+    app.json = StrictJSONProvider(app)
     app.json.ensure_ascii = False
     app.json.sort_keys = False
     app.extensions["kbs_config"] = config
@@ -30,7 +44,11 @@ def create_app(config: cfg.Config | None = None, searcher: Searcher | None = Non
     else:
         from indexer.embed import create_embedder
 
-        encoder = QueryEncoder(create_embedder(config), config.query_cache_size)
+        threads = config.serve_embed_threads
+        quick = create_embedder(config, threads=threads) \
+            if config.quick_lane_chars > 0 and config.embedder != "sentence-transformers" else None
+        encoder = QueryEncoder(create_embedder(config, threads=threads), config.query_cache_size,
+                               quick=quick, quick_chars=config.quick_lane_chars)
         holder = IndexHolder(Path(config.index_dir), encoder, config, today)
         holder.reload()
         holder.start_watching(config.reload_interval)
@@ -41,11 +59,13 @@ def create_app(config: cfg.Config | None = None, searcher: Searcher | None = Non
         from flask_cors import CORS
 
         origins = "*" if "*" in config.cors_origins else list(config.cors_origins)
-        CORS(app, origins=origins, methods=["GET", "POST", "OPTIONS"], allow_headers=["Content-Type"])
+        CORS(app, resources=PUBLIC_API, origins=origins, methods=["GET", "POST", "OPTIONS"],
+             allow_headers=["Content-Type"])
 
     from .api import bp
 
     app.register_blueprint(bp)
+    guard.install(app, config)
     errors.register(app)
     logging.getLogger("server").setLevel(logging.INFO)
     return app

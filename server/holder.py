@@ -1,14 +1,18 @@
 """Holds the searcher being served and swaps in newly published indexes (hot reload).
 
 A request takes ``holder.searcher`` once and keeps that object, so a swap never
-disturbs a request in flight. A new index that fails to load (damaged files,
-another embedder or format) is refused: the old one keeps serving and
-``status()`` says why.
+disturbs a request in flight. A new version that fails to load for *any* reason
+(damaged files, another embedder or format, a manifest or record that makes the
+searcher fail) is refused: one log line, the old one keeps serving, ``status()``
+says why, and that version is not tried again. At start-up, when ``CURRENT`` names
+a version that cannot be served, the newest good version under ``versions/`` is
+served instead, and ``status()`` says so.
 """
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 import threading
 import time
 from pathlib import Path
@@ -20,6 +24,14 @@ from indexer.store import IndexLoadError, current_version, load_index
 
 log = logging.getLogger(__name__)
 
+_PATH = re.compile(r"(?<![\w.~-])/(?:[^\s/'\":(),]+/)*([^\s/'\":(),]*)")
+
+
+def without_paths(message: str) -> str:
+    """A reason fit for clients: each absolute path (of this machine, or of the machine that
+    built FAISS) shortened to its last part, e.g. '/srv/kb/index/versions/v7: …' → 'v7: …'."""
+    return _PATH.sub(lambda m: m.group(1) or "/", message)
+
 
 class IndexHolder:
     def __init__(self, root: Path, encoder: QueryEncoder, config: Config,
@@ -29,8 +41,9 @@ class IndexHolder:
         self.config = config
         self.today = today
         self.searcher = searcher
-        self.error: str | None = None
+        self.error: str | None = None  # why the version CURRENT names is not served (no paths)
         self.loaded_at: float | None = time.time() if searcher else None
+        self._refused: str | None = None  # a version that failed to load: not tried again
         self._pinned = searcher is not None and not (self.root / "CURRENT").exists()
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -39,24 +52,62 @@ class IndexHolder:
     def reload(self) -> bool:
         """Load the published version if it is not the one served; True when swapped."""
         with self._lock:
+            wanted = None
             try:
                 wanted = current_version(self.root)
                 if wanted is None and not (self.root / "manifest.json").exists():
                     raise IndexLoadError(f"no published index in {self.root} "
                                          f"(build one: python -m indexer build --out {self.root})")
                 if self.searcher is not None and wanted in (None, self.searcher.index.version):
+                    self.error = self._refused = None  # the current version is the one served
                     return False
-                index = load_index(self.root, self.encoder.embedder.id, self.encoder.embedder.dim)
-                searcher = Searcher(index, self.encoder, self.config, today=self.today)
-                searcher.search(Query("发货时间", top_k=1))  # warm up tokenizer and caches before serving
-            except IndexLoadError as exc:
-                if self.error != str(exc):
-                    log.error("index not loaded, still serving %s: %s", self.version or "nothing", exc)
-                self.error = str(exc)
+                if wanted is not None and wanted == self._refused:
+                    return False
+                searcher = self._load(self.root)
+            except Exception as exc:  # noqa: BLE001 - whatever breaks a new version, the old one serves on
+                self._refuse(wanted, exc)
+                if self.searcher is None and wanted is not None:
+                    return self._fall_back(wanted)
                 return False
-            self.searcher, self.error, self.loaded_at = searcher, None, time.time()
-            log.info("serving index %s", searcher.index.version)
+            self._serve(searcher, None)
             return True
+
+    def _load(self, path: Path) -> Searcher:
+        index = load_index(path, self.encoder.embedder.id, self.encoder.embedder.dim)
+        searcher = Searcher(index, self.encoder, self.config, today=self.today)
+        searcher.search(Query("发货时间", top_k=1))  # warm up tokenizer and caches, and prove it answers
+        return searcher
+
+    def _serve(self, searcher: Searcher, error: str | None) -> None:
+        self.searcher, self.error, self.loaded_at = searcher, error, time.time()
+        log.info("serving index %s", searcher.index.version)
+
+    def _refuse(self, wanted: str | None, exc: Exception) -> None:
+        reason = str(exc) if isinstance(exc, IndexLoadError) else \
+            f"version {wanted} cannot be served: {type(exc).__name__}: {exc}"
+        if without_paths(reason) != self.error:
+            log.error("index not loaded, still serving %s: %s", self.version or "nothing", reason)
+        self.error, self._refused = without_paths(reason), wanted
+
+    def _fall_back(self, refused: str) -> bool:
+        """Nothing served yet and CURRENT's version is refused: serve the newest good one."""
+        reason = self.error
+        versions = self.root / "versions"
+        names = sorted((p.name for p in versions.iterdir() if p.is_dir()), reverse=True) if versions.is_dir() else []
+        for name in names:
+            if name == refused:
+                continue
+            try:
+                searcher = self._load(versions / name)
+            except Exception as exc:  # noqa: BLE001 - try the next older one
+                log.error("fallback version %s not loaded either: %s", name, exc)
+                continue
+            message = f"CURRENT names {refused}, which was refused ({reason}); serving {name}, " \
+                      f"the newest good version"
+            log.warning("%s", message)
+            self._serve(searcher, message)
+            return True
+        return False
 
     @property
     def version(self) -> str | None:
@@ -83,8 +134,8 @@ class IndexHolder:
         while not self._stop.wait(interval):
             try:
                 self.reload()
-            except Exception:  # noqa: BLE001 - the watcher must outlive any one bad index
-                log.exception("reload check failed")
+            except Exception as exc:  # noqa: BLE001 - the watcher must outlive anything
+                log.error("reload check failed: %s: %s", type(exc).__name__, exc)
 
     def stop(self) -> None:
         self._stop.set()

@@ -1,6 +1,9 @@
 """Request parsing and validation: JSON bodies → search Queries, or ApiError."""
 from __future__ import annotations
 
+import json
+import math
+import re
 from typing import Any
 
 from flask import Request
@@ -14,18 +17,54 @@ from .feedback import ACTIONS, FeedbackEvent
 
 TOP_K_RANGE = (1, 20)
 MAX_INDEX_VERSION_CHARS = 100
+MAX_NAME_CHARS = 200  # article ids, products, categories: far longer than any real one
+MAX_WEIGHT = 100.0  # a per-request arm weight; bounded so that no sum of scores overflows to Infinity
+MAX_DEPTH = 8  # the deepest valid body nests 3 levels (body → weights/filters → value)
 SEARCH_OPTIONS = {"top_k", "filters", "product", "include_expired", "weights", "fusion"}  # read by search_options
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e400 parses as Infinity
+        raise ValueError(f"{text} is not a finite number")
+    return value
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")  # Python's json would otherwise accept NaN and Infinity
 
 
 def json_body(request: Request) -> dict[str, Any]:
+    """The body as a JSON object of finite numbers and real text, or a 4xx ApiError."""
     if not request.is_json:
         raise ApiError(415, "unsupported_media_type", "send the body as JSON (Content-Type: application/json)")
-    body = request.get_json(silent=True)
-    if body is None:
-        raise ApiError(400, "invalid_json", "the body is not valid JSON")
+    try:
+        body = json.loads(request.get_data(), parse_float=_finite, parse_constant=_no_constant)
+    except RecursionError:
+        raise ApiError(400, "invalid_request", "the body nests too deeply") from None
+    except ValueError:
+        raise ApiError(400, "invalid_json", "the body is not valid JSON") from None
     if not isinstance(body, dict):
         raise ApiError(400, "invalid_request", "the body must be a JSON object")
+    _check_tree(body)
     return body
+
+
+def _check_tree(body: Any) -> None:
+    """Refuse deep nesting and lone UTF-16 surrogates ("\\ud800"): valid JSON, but not text that
+    can be stored, logged or sent back. Iterative, so no depth can exhaust the stack."""
+    stack = [(body, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise ApiError(400, "invalid_request", f"the body nests deeper than {MAX_DEPTH} levels")
+        if isinstance(value, dict):
+            stack.extend((item, depth + 1) for pair in value.items() for item in pair)
+        elif isinstance(value, list):
+            stack.extend((item, depth + 1) for item in value)
+        elif isinstance(value, str) and not value.isascii() and _SURROGATE.search(value):
+            raise ApiError(400, "invalid_request", "the body contains a lone UTF-16 surrogate, which is not text")
 
 
 def _check_keys(body: dict, allowed: set[str], where: str = "body") -> None:
@@ -46,12 +85,14 @@ def question_text(value: Any, max_chars: int, field: str = "question") -> str:
     return value.strip()
 
 
-def _optional_str(body: dict, key: str) -> str | None:
+def _optional_str(body: dict, key: str, max_chars: int = MAX_NAME_CHARS) -> str | None:
     value = body.get(key)
     if value is None:
         return None
     if not isinstance(value, str) or not value.strip():
         raise ApiError(400, "invalid_request", f"'{key}' must be a non-empty string")
+    if len(value) > max_chars:
+        raise ApiError(400, "invalid_request", f"'{key}' has {len(value)} characters; the limit is {max_chars}")
     return value.strip()
 
 
@@ -70,9 +111,10 @@ def search_options(body: dict) -> dict[str, Any]:
     weights = body.get("weights")
     if weights is not None:
         if not isinstance(weights, dict) or not all(
-                k in ARMS and isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0
+                k in ARMS and isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= MAX_WEIGHT
                 for k, v in weights.items()):
-            raise ApiError(400, "invalid_request", f"'weights' maps {', '.join(ARMS)} to non-negative numbers")
+            raise ApiError(400, "invalid_request",
+                           f"'weights' maps {', '.join(ARMS)} to numbers from 0 to {MAX_WEIGHT:g}")
     fusion = body.get("fusion")
     if fusion is not None and fusion not in FUSION_METHODS:
         raise ApiError(400, "invalid_request", f"'fusion' must be one of {', '.join(FUSION_METHODS)}")
@@ -112,7 +154,7 @@ def conversation(body: dict, max_turns: int, max_chars: int) -> tuple[Turn, ...]
     return tuple(t for t in out if t.text)
 
 
-def batch_queries(body: dict, max_chars: int, max_batch: int) -> list[Query]:
+def batch_queries(body: dict, max_chars: int, max_batch: int, max_total_chars: int) -> list[Query]:
     _check_keys(body, {"questions"} | SEARCH_OPTIONS)
     questions = body.get("questions")
     if not isinstance(questions, list) or not questions:
@@ -120,7 +162,12 @@ def batch_queries(body: dict, max_chars: int, max_batch: int) -> list[Query]:
     if len(questions) > max_batch:
         raise ApiError(413, "batch_too_large", f"{len(questions)} questions; the limit is {max_batch}")
     options = search_options(body)
-    return [Query(question_text(q, max_chars, f"questions[{i}]"), **options) for i, q in enumerate(questions)]
+    queries = [Query(question_text(q, max_chars, f"questions[{i}]"), **options) for i, q in enumerate(questions)]
+    total = sum(len(q.text) for q in queries)
+    if total > max_total_chars:
+        raise ApiError(413, "batch_too_large", f"the questions have {total} characters in all; the limit is "
+                                               f"{max_total_chars} (split the batch)")
+    return queries
 
 
 def feedback_event(body: dict, max_chars: int) -> FeedbackEvent:
@@ -131,7 +178,5 @@ def feedback_event(body: dict, max_chars: int) -> FeedbackEvent:
     article_id = _optional_str(body, "article_id")
     if article_id is None and action != "gap":
         raise ApiError(400, "invalid_request", f"'article_id' is required for action '{action}'")
-    version = _optional_str(body, "index_version")
-    if version is not None and len(version) > MAX_INDEX_VERSION_CHARS:
-        raise ApiError(400, "invalid_request", "'index_version' is too long")
+    version = _optional_str(body, "index_version", MAX_INDEX_VERSION_CHARS)
     return FeedbackEvent(question_text(body.get("question"), max_chars), action, article_id, version)

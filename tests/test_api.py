@@ -186,13 +186,16 @@ def test_article_html_is_sanitized(kb_copy, tmp_path, config, hash_embedder):
     assert "<script" not in html and "onerror" not in html
 
 
-def test_feedback_is_stored_and_exported_as_csv(app, client):
+def test_feedback_is_stored_and_exported_as_csv(built, tmp_path, config, hash_embedder):
+    config = config.replace(admin_token="s3cret-token")
+    app = create_app(config, searcher=make_searcher(tmp_path / "index", hash_embedder, config), today=lambda: TODAY)
+    client = app.test_client()
     for body in ({"question": "面霜保质期", "action": "up", "article_id": "cream-shelf-life", "index_version": "v1"},
                  {"question": "你们卖手机吗", "action": "gap"},
                  {"question": "面霜保质期", "action": "copy", "article_id": "cream-shelf-life"}):
         response = client.post("/v1/feedback", json=body)
         assert response.status_code == 201 and response.get_json()["id"] > 0
-    export = client.get("/v1/feedback/export")
+    export = client.get("/v1/feedback/export", headers={"Authorization": "Bearer s3cret-token"})
     assert export.status_code == 200 and export.mimetype == "text/csv"
     assert "attachment" in export.headers["Content-Disposition"]
     lines = export.get_data(as_text=True).lstrip("\ufeff").splitlines()

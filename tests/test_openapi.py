@@ -10,6 +10,13 @@ def test_openapi_documents_every_route(app):
     assert routes == documented
     codes = set(spec["components"]["schemas"]["Error"]["properties"]["error"]["properties"]["code"]["enum"])
     assert {"invalid_json", "question_too_long", "index_unavailable", "internal_error"} <= codes
+    from server.errors import HTTP_CODES
+
+    assert set(HTTP_CODES.values()) - {"forbidden"} <= codes, "every code the server or waitress can send"
+    assert {"host_not_allowed", "admin_disabled", "rate_limited", "deadline_exceeded"} <= codes
+    export = spec["paths"]["/v1/feedback/export"]["get"]
+    scheme = spec["components"]["securitySchemes"][next(iter(export["security"][0]))]
+    assert (scheme["type"], scheme["scheme"]) == ("http", "bearer") and {"401", "403"} <= set(export["responses"])
 
 
 def test_openapi_limits_match_the_settings_and_the_parser():
@@ -30,6 +37,12 @@ def test_openapi_limits_match_the_settings_and_the_parser():
     assert feedback["properties"]["question"]["maxLength"] == defaults.max_question_chars
     assert feedback["properties"]["index_version"]["maxLength"] == MAX_INDEX_VERSION_CHARS
     assert set(schemas["SearchOptions"]["properties"]["weights"]["properties"]) == set(Config().arms)
+    from server.payloads import MAX_NAME_CHARS, MAX_WEIGHT
+
+    assert {w["maximum"] for w in schemas["SearchOptions"]["properties"]["weights"]["properties"].values()} \
+        == {MAX_WEIGHT}
+    assert schemas["SearchOptions"]["properties"]["product"]["maxLength"] == MAX_NAME_CHARS
+    assert feedback["properties"]["article_id"]["maxLength"] == MAX_NAME_CHARS
 
 
 def test_openapi_conversation_limits_match_the_settings():
