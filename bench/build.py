@@ -33,7 +33,8 @@ def timed_builds(kb: Path, embedder, config) -> tuple[float, float, int, float]:
         shutil.copytree(kb, work)
         root = Path(tmp) / "index"
         full = build(work, root, embedder, config, full=True, trainers=trainers_for(config))
-        article = next(p for p in sorted(work.rglob("*.md")) if p.name != "README.md")
+        article = next(p for p in sorted(work.rglob("*.md"))  # an article: not README, not _/. data folders
+                       if p.name != "README.md" and not any(part[0] in "_." for part in p.relative_to(work).parts))
         text = article.read_text("utf-8")
         article.write_text(text.rstrip("\n") + "\n\n## 补充说明\n本条说明为基准测试追加。\n", encoding="utf-8")
         again = build(work, root, embedder, config, trainers=trainers_for(config))
