@@ -102,7 +102,7 @@ def test_keyboard_moves_between_cards_and_enter_copies(page):
     page.press("#question", "ArrowUp")
     assert "selected" in cards.nth(0).get_attribute("class")
     page.press("#question", "Enter")
-    page.wait_for_function("window.kbsSidebar.copied.length === 1")
+    page.wait_for_function("() => window.kbsSidebar.copied.length === 1")
     top = page.evaluate("window.kbsSidebar.result.suggestions[0]")
     expected = top["reply_template"] or top["answer"]
     assert page.evaluate("window.kbsSidebar.copied[0]") == expected
@@ -123,7 +123,7 @@ def test_thumbs_and_copies_land_in_sqlite(page, server):
     article_id = first.get_attribute("data-article-id")
     first.locator("button.up").click()
     first.locator("button.copy").click()
-    page.wait_for_function("window.kbsSidebar.feedback.length === 2")
+    page.wait_for_function("() => window.kbsSidebar.feedback.length === 2")
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
         rows = feedback_rows(server[1])
@@ -170,10 +170,10 @@ def test_triage_chips_handoff_banner_comfort_and_conversation_mode(page):
     comfort = page.evaluate("window.kbsSidebar.result.comfort")
     assert page.locator("#comfort-text").text_content() == comfort["text"]
     page.click("#copy-comfort")
-    page.wait_for_function("window.kbsSidebar.copied.length === 1")
+    page.wait_for_function("() => window.kbsSidebar.copied.length === 1")
     assert page.evaluate("navigator.clipboard.readText()") == comfort["text"]
     page.locator(".card").first.locator("button.copy-both").click()
-    page.wait_for_function("window.kbsSidebar.copied.length === 2")
+    page.wait_for_function("() => window.kbsSidebar.copied.length === 2")
     top = page.evaluate("window.kbsSidebar.result.suggestions[0]")
     assert page.evaluate("navigator.clipboard.readText()") == comfort["text"] + "\n" + (top["reply_template"]
                                                                                           or top["answer"])
