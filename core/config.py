@@ -68,16 +68,16 @@ class Config:
     other_product_demotion: float = _setting(
         0.5, "When a question names a product, articles about other products have their score divided by "
              "(1 + this).")
-    confidence_bias: float = _setting(-61.092, "Confidence model (logistic): intercept. Fitted by python -m eval "
+    confidence_bias: float = _setting(-60.034, "Confidence model (logistic): intercept. Fitted by python -m eval "
                                              "--folds on a labeled set; see README, Confidence.")
     confidence_weight_evidence: float = _setting(
-        69.446, "Confidence model: weight of the top article's evidence (mean of its best section and phrasing cosines).")
+        67.91, "Confidence model: weight of the top article's evidence (mean of its best section and phrasing cosines).")
     confidence_weight_coverage: float = _setting(
-        2.111, "Confidence model: weight of the share of the question's IDF weight found in the top article.")
+        1.563, "Confidence model: weight of the share of the question's IDF weight found in the top article.")
     confidence_weight_foreign: float = _setting(
-        5.943, "Confidence model: weight of 'the question has no Chinese character' (cosines across languages run lower).")
+        6.39, "Confidence model: weight of 'the question has no Chinese character' (cosines across languages run lower).")
     confidence_threshold: float = _setting(
-        0.4876, "Minimum probability that the suggestions hold the answer for confident=true (chosen by "
+        0.4665, "Minimum probability that the suggestions hold the answer for confident=true (chosen by "
                 "python -m eval for at most 3% false abstention on the labeled set).")
     include_expired: bool = _setting(False, "Suggest expired articles too (flagged, ranked last).")
     query_cache_size: int = _setting(2048, "Entries in the query-embedding LRU cache.")

@@ -60,11 +60,22 @@ def threshold_for(probabilities: np.ndarray, answerable: np.ndarray, max_false_a
     return float(scores[allowed])
 
 
-def fit(signals: np.ndarray, answered: np.ndarray, answerable: np.ndarray, max_false_abstain: float) -> Fitted:
+def fit(signals: np.ndarray, answered: np.ndarray, answerable: np.ndarray, max_false_abstain: float,
+        asked: np.ndarray | None = None) -> Fitted:
+    """``asked`` marks the rows that are real questions (the rest: added negatives such as the category
+    hold-out). The weights learn from all rows; the intercept is then shifted back to the asked rows'
+    share of answered questions (a prior-shift correction), so the probability is one for real traffic."""
     bias, weights = fit_logistic(signals, answered.astype(float))
+    if asked is not None and not asked.all():
+        bias += _log_odds(answered[asked].mean()) - _log_odds(answered.mean())
     fitted = Fitted(bias, tuple(float(w) for w in weights), 0.5)
     p = predict(fitted, signals)
     return Fitted(bias, fitted.weights, threshold_for(p, answerable, max_false_abstain))
+
+
+def _log_odds(share: float) -> float:
+    share = min(max(float(share), 1e-3), 1 - 1e-3)
+    return float(np.log(share / (1 - share)))
 
 
 def predict(fitted: Fitted, signals: np.ndarray) -> np.ndarray:
@@ -77,7 +88,7 @@ def fold_of(question: str, folds: int) -> int:
 
 
 def cross_validate(questions: list[str], signals: np.ndarray, answered: np.ndarray, answerable: np.ndarray,
-                   folds: int, max_false_abstain: float) -> np.ndarray:
+                   folds: int, max_false_abstain: float, asked: np.ndarray | None = None) -> np.ndarray:
     """Out-of-fold 'confident' flags: each fold judged by a model fitted on the others."""
     fold = np.array([fold_of(q, folds) for q in questions])
     confident = np.zeros(len(questions), dtype=bool)
@@ -85,6 +96,7 @@ def cross_validate(questions: list[str], signals: np.ndarray, answered: np.ndarr
         held = fold == k
         if not held.any() or held.all():
             continue
-        fitted = fit(signals[~held], answered[~held], answerable[~held], max_false_abstain)
+        fitted = fit(signals[~held], answered[~held], answerable[~held], max_false_abstain,
+                     None if asked is None else asked[~held])
         confident[held] = predict(fitted, signals[held]) >= fitted.threshold
     return confident

@@ -107,6 +107,22 @@ def run(searcher: Searcher, questions: list[Question], arms: tuple[str, ...] | N
     return outcomes
 
 
+def category_holdout(searcher: Searcher, questions: list[Question]) -> list[Outcome]:
+    """Each answerable question asked again with its article's whole category hidden: a question the KB
+    cannot answer, though it is about the shop and shares its words — the kind a new shop's out-of-scope
+    questions are, and a labeled set has few of."""
+    outcomes = []
+    for question in questions:
+        categories = {searcher.articles[a].category for a in question.relevant}
+        if len(categories) != 1:
+            continue
+        result = searcher.search(Query(question.q, top_k=K, hidden_categories=tuple(categories)))
+        outcomes.append(Outcome(Question(question.q, (), "category_holdout"),
+                                tuple(s.article_id for s in result.suggestions), result.confident,
+                                result.confidence, result.took_ms, tuple(result.signals.values())))
+    return outcomes
+
+
 def _ranking_metrics(outcomes: list[Outcome]) -> dict[str, float]:
     answerable = [o for o in outcomes if o.question.relevant]
     if not answerable:
@@ -159,28 +175,37 @@ def summarize(outcomes: list[Outcome], categories: dict[str, str], max_failures:
     }
 
 
-def calibrate(outcomes: list[Outcome], folds: int, max_false_abstain: float = MAX_FALSE_ABSTAIN) -> dict:
+def calibrate(asked: list[Outcome], folds: int, held_out: list[Outcome] = (),
+              max_false_abstain: float = MAX_FALSE_ABSTAIN) -> dict:
     """The confidence model fitted on these questions (the settings it would give) with its in-sample
-    abstention figures, next to the out-of-fold ones: each fold judged by a model fitted on the others."""
+    abstention figures, next to the out-of-fold ones: each fold judged by a model fitted on the others.
+
+    ``held_out`` (category hold-out outcomes, no right answer) join the fit as in-domain negatives; a
+    question and its held-out twin share a fold (folds go by question text), so nothing leaks."""
+    outcomes = [*asked, *held_out]
     answerable = np.array([bool(o.question.relevant) for o in outcomes])
     if answerable.all() or not answerable.any():
         return {}
+    holdout = np.arange(len(outcomes)) >= len(asked)
     signals = np.array([o.signals for o in outcomes], dtype=float)
     answered = np.array([bool(set(o.ranked[:3]) & set(o.question.relevant)) for o in outcomes])
     top_right = np.array([bool(o.ranked) and o.ranked[0] in o.question.relevant for o in outcomes])
-    fitted = calibration.fit(signals, answered, answerable, max_false_abstain)
+    fitted = calibration.fit(signals, answered, answerable, max_false_abstain, ~holdout)
     in_sample = calibration.predict(fitted, signals) >= fitted.threshold
     out_of_fold = calibration.cross_validate([o.question.q for o in outcomes], signals, answered, answerable,
-                                             folds, max_false_abstain)
+                                             folds, max_false_abstain, ~holdout)
 
     def figures(confident: np.ndarray) -> dict:
-        right = confident & top_right
-        return {k: round(v, 4) for k, v in metrics.abstention(~answerable, ~confident).items()} | {
-            "confident_precision": round(float(right.sum() / max(confident.sum(), 1)), 4)}
+        asked_only = ~holdout
+        right = confident & top_right & asked_only
+        found = {k: round(v, 4) for k, v in metrics.abstention(~answerable[asked_only], ~confident[asked_only]).items()}
+        return found | {"confident_precision": round(float(right.sum() / max((confident & asked_only).sum(), 1)), 4),
+                        "holdout_abstain_rate": round(float((~confident[holdout]).mean()), 4) if holdout.any()
+                        else None}
 
     return {"folds": folds, "max_false_abstain": max_false_abstain, "settings": fitted.settings(),
             "in_sample": figures(in_sample), "out_of_fold": figures(out_of_fold),
-            "served": figures(np.array([o.confident for o in outcomes]))}
+            "served": figures(np.array([o.confident for o in outcomes])), "holdout_questions": int(holdout.sum())}
 
 
 def evaluate(kb: Path, questions_path: Path, root: Path, embedder: Embedder, config: Config, configs: list[str],
@@ -194,7 +219,7 @@ def evaluate(kb: Path, questions_path: Path, root: Path, embedder: Embedder, con
     outcomes = {name: run(searcher, questions, ARM_SETS[name], FORCED_FUSION.get(name)) for name in configs}
     reports = {name: summarize(found, categories) for name, found in outcomes.items()}
     if "hybrid" in outcomes:
-        reports["hybrid"]["calibration"] = calibrate(outcomes["hybrid"], folds)
+        reports["hybrid"]["calibration"] = calibrate(outcomes["hybrid"], folds, category_holdout(searcher, questions))
     return {"kb": str(kb), "questions_file": str(questions_path), "index_version": index.version,
             "embedder": embedder.id, "as_of": (as_of or dt.date.today()).isoformat(),
             "confidence_threshold": config.confidence_threshold, "configs": reports}

@@ -29,12 +29,17 @@ def markdown(result: dict) -> str:
     calibration = configs.get("hybrid", {}).get("calibration")
     if calibration:
         lines += ["", f"## Confidence (hybrid): fitted for ≤ {calibration['max_false_abstain']:.0%} false abstention", "",
-                  "| | abstain P | abstain R | false-abstain | confident precision |", "|---|---:|---:|---:|---:|"]
+                  f"Category hold-out: the {calibration['holdout_questions']} answerable questions asked again with "
+                  "their article's category hidden (in-domain questions the KB cannot answer); they join the fit "
+                  "as negatives.", "",
+                  "| | abstain P | abstain R | false-abstain | confident precision | hold-out abstain |",
+                  "|---|---:|---:|---:|---:|---:|"]
         for label, key in ((f"**out of fold** ({calibration['folds']} folds)", "out_of_fold"),
                            ("in sample (fitted on all of this set)", "in_sample"), ("as served (current settings)", "served")):
             f = calibration[key]
+            held = f"{f['holdout_abstain_rate']:.2f}" if f.get("holdout_abstain_rate") is not None else "—"
             lines.append(f"| {label} | {f['abstain_precision']:.2f} | {f['abstain_recall']:.2f} | "
-                         f"{f['false_abstain_rate']:.3f} | {f['confident_precision']:.3f} |")
+                         f"{f['false_abstain_rate']:.3f} | {f['confident_precision']:.3f} | {held} |")
         settings = " ".join(f"--{k.replace('_', '-')} {v}" for k, v in calibration["settings"].items())
         lines += ["", f"Fitted on all of this set, as settings: `{settings}`"]
     for title, key in (("question type", "by_type"), ("category", "by_category")):

@@ -22,6 +22,8 @@ def eligible(catalog: Catalog, query: Query, include_expired: bool, today: dt.da
     keep = np.ones(len(catalog.article_ids), dtype=bool)
     if query.category:
         keep &= catalog.category_rows[query.category]
+    for hidden in query.hidden_categories:
+        keep &= ~catalog.category_rows.get(hidden, np.zeros_like(keep))
     if query.product:
         keep &= np.array([not catalog.articles[a].products or query.product in catalog.articles[a].products
                           for a in catalog.article_ids], dtype=bool)

@@ -25,6 +25,7 @@ class Query:
     weights: Mapping[str, float] | None = None  # per-request arm weights, on top of the config's
     fusion: str | None = None  # None: the config's fusion method
     arms: tuple[str, ...] | None = None  # None: the config's arms
+    hidden_categories: tuple[str, ...] = ()  # left out, as if the KB lacked them (eval: in-domain no-answer)
 
 
 @dataclass(frozen=True)

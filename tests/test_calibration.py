@@ -47,3 +47,19 @@ def test_fitted_model_reads_back_as_settings():
     settings = Fitted(-2.0, (3.0, 1.0, 0.5), 0.42).settings()
     assert settings == {"confidence_bias": -2.0, "confidence_weight_evidence": 3.0, "confidence_weight_coverage": 1.0,
                         "confidence_weight_foreign": 0.5, "confidence_threshold": 0.42}
+
+
+def test_added_negatives_teach_the_weights_but_not_the_prior():
+    rng = np.random.default_rng(1)
+    x = rng.random((200, 3))
+    answered = x[:, 0] > 0.4
+    asked = np.arange(200) < 120  # the last 80 rows are added negatives (e.g. the category hold-out)
+    answered[~asked] = False
+    answerable = answered.copy()
+    plain = fit(x, answered, answerable, 0.05)
+    shifted = fit(x, answered, answerable, 0.05, asked)
+    assert shifted.weights == plain.weights
+    odds = lambda p: math.log(p / (1 - p))  # noqa: E731
+    assert shifted.bias - plain.bias == pytest.approx(odds(answered[asked].mean()) - odds(answered.mean()))
+    # the same questions are confident either way: only the probability scale moves
+    assert ((predict(plain, x) >= plain.threshold) == (predict(shifted, x) >= shifted.threshold)).all()

@@ -105,3 +105,20 @@ def test_overlap_lists_near_copies_and_writes_the_rest(tmp_path, capsys):
     assert [q.q for q in load_questions(kept)] == ["我买的东西什么时候能寄出来"]
     with pytest.raises(SystemExit):
         overlap_main(["--kb", str(FIXTURES / "kb"), "--questions", str(questions), "--write", str(kept)])
+
+
+def test_category_holdout_asks_again_without_the_answers_category(tmp_path):
+    from core import config as cfg
+    from eval.harness import category_holdout, prepare_index
+    from indexer.embed import HashEmbedder
+    from retrieval import QueryEncoder, Searcher
+
+    config = cfg.load({"embedder": "hash"}, environ={})
+    index = prepare_index(FIXTURES / "kb", tmp_path / "idx", HashEmbedder(), config)
+    searcher = Searcher(index, QueryEncoder(HashEmbedder(), 16), config)
+    asked = [Question("面霜开封后能用多久", ("cream-shelf-life",)), Question("随便问问", ())]
+    held = category_holdout(searcher, asked)
+    assert [o.question.q for o in held] == ["面霜开封后能用多久"]  # a no-answer question has no twin
+    assert held[0].question.relevant == () and held[0].question.type == "category_holdout"
+    hidden = index.articles["cream-shelf-life"].category
+    assert held[0].ranked and all(index.articles[a].category != hidden for a in held[0].ranked)
