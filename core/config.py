@@ -85,6 +85,13 @@ class Config:
         100, "Most characters of a question that reach the embedder: its asking clauses first (BM25 sees it "
              "all). Embedding time grows with length (about 120 ms per 100 characters on one thread); the "
              "longest of the 221 shipped questions has 67.")
+    # editors' lint (python -m indexer lint)
+    expiry_warning_days: int = _setting(14, "Lint: warn about an article whose valid_until falls within this many "
+                                            "days.")
+    stale_after_days: int = _setting(365, "Lint: warn about an article not edited for this many days (its last "
+                                          "git commit, else the file's modification time); 0 disables.")
+    min_questions: int = _setting(2, "Lint: fewest 'questions:' phrasings an article should have (none at all "
+                                     "is always warned about).")
     # agent assist (triage data: kb/_assist)
     followup_max_chars: int = _setting(8, "With a conversation, a message this short (or shaped like 那…呢) is a "
                                           "follow-up: the earlier topic or product is added before retrieval.")
