@@ -48,6 +48,7 @@ bench: setup-dev                 ## benchmarks: build, embedders, memory, servin
 	$(PY) -m bench.build
 	$(PY) -m bench.serve
 	$(PY) -m bench.triage
+	$(PY) -m bench.querylog
 
 eval: setup-dev                  ## retrieval accuracy on the shipped question set
 	$(PY) -m eval --kb $(KB) --questions eval/questions/shipped.jsonl --compare

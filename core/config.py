@@ -85,6 +85,13 @@ class Config:
         100, "Most characters of a question that reach the embedder: its asking clauses first (BM25 sees it "
              "all). Embedding time grows with length (about 120 ms per 100 characters on one thread); the "
              "longest of the 221 shipped questions has 67.")
+    # editors' lint (python -m indexer lint)
+    expiry_warning_days: int = _setting(14, "Lint: warn about an article whose valid_until falls within this many "
+                                            "days.")
+    stale_after_days: int = _setting(365, "Lint: warn about an article not edited for this many days (its last "
+                                          "git commit, else the file's modification time); 0 disables.")
+    min_questions: int = _setting(2, "Lint: fewest 'questions:' phrasings an article should have (none at all "
+                                     "is always warned about).")
     # agent assist (triage data: kb/_assist)
     followup_max_chars: int = _setting(8, "With a conversation, a message this short (or shaped like 那…呢) is a "
                                           "follow-up: the earlier topic or product is added before retrieval.")
@@ -104,8 +111,8 @@ class Config:
         ("127.0.0.1", "localhost", "[::1]"),
         "Host header names served (comma list, '*' for any; the bound address counts too); other Hosts get "
         "400, so a DNS-rebinding page cannot reach a service bound to loopback.")
-    admin_token: str = _setting("", "Bearer token for the admin endpoints (feedback export, which holds "
-                                    "customers' text); empty disables them (403). Set it by environment, "
+    admin_token: str = _setting("", "Bearer token for the admin endpoints (feedback and query-log "
+                                    "export, which hold customers' text); empty disables them (403). Set it by environment, "
                                     "not on a command line.")
     max_question_chars: int = _setting(2000, "Longest accepted question (413 above).")
     max_body_bytes: int = _setting(65536, "Largest accepted request body (413 above).")
@@ -120,6 +127,13 @@ class Config:
              "Retry-After. 0 disables (e.g. behind a proxy, where every agent shares one address).")
     rate_limit_burst_kib: float = _setting(256.0, "Most KiB a client may spend at once (the bucket's size).")
     feedback_db: str = _setting("feedback.sqlite3", "SQLite file where agents' feedback is appended.")
+    query_log: bool = _setting(True, "Append every answered question (masked), its top articles, confidence, "
+                                     "latency and triage labels to the query log, from a background thread.")
+    query_log_db: str = _setting("querylog.sqlite3", "SQLite file of the query log (append-only).")
+    query_log_retention_days: int = _setting(90, "Days of query log that 'python -m server.querylog prune' keeps "
+                                                 "(run it from cron; the server never deletes).")
+    query_log_queue: int = _setting(10000, "Query-log entries waiting for the writer thread; past that, new "
+                                           "entries are dropped and counted (/readyz), never waited for.")
     reload_interval: float = _setting(2.0, "Seconds between checks for a newly published index "
                                            "(0 disables hot reload).")
 

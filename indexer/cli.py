@@ -15,6 +15,7 @@ from core import config as cfg
 EXIT_OK, EXIT_KB_ERRORS, EXIT_FAILURE = 0, 1, 2
 BUILD_SETTINGS = ("embedder", "st_model", "st_query_prompt", "st_passage_prompt", "embed_batch_size",
                   "embed_threads", "chunk_max_chars", "keep_versions")
+LINT_SETTINGS = ("stale_after_days", "min_questions", "expiry_warning_days")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,9 +31,13 @@ def main(argv: list[str] | None = None) -> int:
     build.add_argument("--no-progress", action="store_true", help="no progress bar")
     cfg.add_arguments(build, BUILD_SETTINGS)
 
-    lint = sub.add_parser("lint", help="check the KB and print problems as file:line: message")
+    lint = sub.add_parser("lint", help="check the KB and print problems as file:line: message",
+                          description="Parse the KB, then check what editors get wrong: platform compliance "
+                                      "(word list <kb>/_lint/compliance.yaml), contradictions between articles, "
+                                      "stale content and coverage.")
     lint.add_argument("--kb", help="KB folder (default: setting kb_dir)")
     lint.add_argument("--strict", action="store_true", help="exit non-zero on warnings too")
+    cfg.add_arguments(lint, LINT_SETTINGS)
 
     diff = sub.add_parser("diff", help="articles added, changed or removed since the published index")
     diff.add_argument("--kb", help="KB folder (default: setting kb_dir)")
@@ -41,13 +46,14 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     try:
-        config = cfg.load(cfg.overrides_from(args, BUILD_SETTINGS) if args.command == "build" else {})
+        own = {"build": BUILD_SETTINGS, "lint": LINT_SETTINGS}.get(args.command, ())
+        config = cfg.load(cfg.overrides_from(args, own))
     except cfg.ConfigError as exc:
         parser.error(str(exc))
     kb = Path(args.kb or config.kb_dir)
     try:
         if args.command == "lint":
-            return _lint(kb, args.strict)
+            return _lint(kb, args.strict, config)
         if args.command == "diff":
             return _diff(kb, Path(args.out or config.index_dir), args.json)
         return _build(kb, Path(args.out or config.index_dir), config, args.full, not args.no_progress)
@@ -61,13 +67,18 @@ def _print_diagnostics(diagnostics) -> None:
         print(diagnostic, file=sys.stderr)
 
 
-def _lint(kb: Path, strict: bool) -> int:
+def _lint(kb: Path, strict: bool, config: cfg.Config) -> int:
+    from .lint import run_checks
     from .parse import parse_kb
 
     parsed = parse_kb(kb)
-    _print_diagnostics(parsed.diagnostics)
-    errors = len(parsed.errors)
-    warnings = len(parsed.diagnostics) - errors
+    checked = list(parsed.diagnostics)
+    if kb.is_dir():
+        checked += run_checks(kb, parsed.articles, config)
+    checked.sort(key=lambda d: (d.path, d.line))
+    _print_diagnostics(checked)
+    errors = sum(d.severity == "error" for d in checked)
+    warnings = len(checked) - errors
     triage = (f"; triage data: {len(parsed.assist['examples'])} examples, {len(parsed.assist['comfort'])} comfort "
               f"lines" if parsed.assist else "")
     print(f"{len(parsed.articles)} articles OK{triage}; {errors} error(s), {warnings} warning(s)")

@@ -121,7 +121,7 @@ def parse_article(rel: str, raw: bytes, today: dt.date) -> tuple[Article | None,
             report(line_of(key), "error", f"'{key}' must be a list of strings")
             value = []
         lists[key] = tuple(str(v).strip() for v in value if str(v).strip())
-    if "questions" in meta and not 2 <= len(lists["questions"]) <= 5:
+    if len(lists["questions"]) > 5:  # too few is lint's coverage check (setting min_questions)
         report(line_of("questions"), "warning", f"'questions' lists {len(lists['questions'])} phrasings; 2–5 work best")
     dates = {}
     for key in ("valid_from", "valid_until"):

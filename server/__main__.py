@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 
 from core import config as cfg
@@ -11,6 +12,7 @@ from core import config as cfg
 SERVER_SETTINGS = ("host", "port", "threads", "embedder", "st_model", "st_query_prompt", "st_passage_prompt",
                    "serve_embed_threads", "cors_origins", "allowed_hosts", "reload_interval",
                    "ranker", "confidence_threshold", "fusion", "include_expired", "query_cache_size", "feedback_db",
+                   "query_log", "query_log_db", "query_log_queue",
                    "max_embed_chars", "quick_lane_chars", "max_batch_chars", "deadline_s", "rate_limit_kib_per_s",
                    "rate_limit_burst_kib")
 
@@ -47,7 +49,11 @@ def main(argv: list[str] | None = None) -> int:
     from .wsgi import serve
 
     print(f"serving index {holder.version} on http://{config.host}:{config.port}", flush=True)
-    serve(app, config)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # a stop runs the finally below
+    try:
+        serve(app, config)
+    finally:
+        app.extensions["kbs_querylog"].close()  # write what is still queued
     return 0
 
 

@@ -10,7 +10,7 @@ from assist import Answer, assistant_for
 from indexer.markdown_text import render_html
 from retrieval import Searcher
 
-from . import guard, payloads
+from . import guard, payloads, querylog
 from .errors import ApiError
 
 bp = Blueprint("api", __name__)
@@ -54,14 +54,24 @@ def _deadline() -> float:
     return time.monotonic() + _config().deadline_s
 
 
+def _log(question: str, answer: Answer, latency_ms: float, endpoint: str) -> None:
+    """Hand the answer to the query log's writer thread (masked there); returns at once."""
+    query_log = current_app.extensions["kbs_querylog"]
+    if query_log.enabled:
+        query_log.record(querylog.entry_of(answer, question, latency_ms, endpoint))
+
+
 @bp.post("/v1/suggest")
 def suggest():
+    started = time.perf_counter()
     config = _config()
     deadline = _deadline()
     body = payloads.json_body(request)
     query = payloads.suggest_query(body, config.max_question_chars)
     turns = payloads.conversation(body, config.max_conversation_turns, config.max_turn_chars)
-    return jsonify(_result(assistant_for(_searcher(), config).answer(query, turns, deadline=deadline)))
+    answer = assistant_for(_searcher(), config).answer(query, turns, deadline=deadline)
+    _log(query.text, answer, (time.perf_counter() - started) * 1000, "suggest")
+    return jsonify(_result(answer))
 
 
 @bp.post("/v1/suggest/batch")
@@ -73,8 +83,10 @@ def suggest_batch():
     started = time.perf_counter()
     searcher = _searcher()
     assistant = assistant_for(searcher, config)
-    results = [_result(assistant.answer(q, deadline=deadline)) for q in queries]
-    return jsonify({"results": results, "index_version": searcher.index.version,
+    answers = [assistant.answer(q, deadline=deadline) for q in queries]
+    for query, answer in zip(queries, answers):  # each question its own row, with its own search time
+        _log(query.text, answer, answer.took_ms, "batch")
+    return jsonify({"results": [_result(a) for a in answers], "index_version": searcher.index.version,
                     "took_ms": round((time.perf_counter() - started) * 1000, 3)})
 
 
@@ -117,14 +129,23 @@ def feedback():
 def feedback_export():
     """Admin only: the rows hold customers' messages (phone and order numbers)."""
     guard.require_admin(_config())
-    pieces = current_app.extensions["kbs_feedback"].export_csv()
+    return _csv(current_app.extensions["kbs_feedback"].export_csv(), "feedback.csv")
 
+
+@bp.get("/v1/querylog/export")
+def querylog_export():
+    """Admin only: masked, but still customers' messages."""
+    guard.require_admin(_config())
+    return _csv(current_app.extensions["kbs_querylog"].export_csv(), "querylog.csv")
+
+
+def _csv(pieces, filename: str) -> Response:
     def stream():
         yield "\ufeff"  # BOM: Excel then reads the Chinese right
         yield from pieces
 
     return Response(stream(), mimetype="text/csv",
-                    headers={"Content-Disposition": "attachment; filename=feedback.csv", "Cache-Control": "no-store"})
+                    headers={"Content-Disposition": f"attachment; filename={filename}", "Cache-Control": "no-store"})
 
 
 @bp.get("/")
@@ -139,5 +160,5 @@ def healthz():
 
 @bp.get("/readyz")
 def readyz():
-    status = _holder().status()
+    status = {**_holder().status(), "query_log": current_app.extensions["kbs_querylog"].stats()}
     return jsonify(status), (200 if status["ready"] else 503)

@@ -14,6 +14,7 @@ from retrieval import QueryEncoder, Searcher
 from . import errors, guard
 from .feedback import FeedbackStore
 from .holder import IndexHolder
+from .querylog import QueryLog
 
 
 # CORS applies to these paths only, never to the admin endpoints (customers' text).
@@ -54,6 +55,7 @@ def create_app(config: cfg.Config | None = None, searcher: Searcher | None = Non
         holder.start_watching(config.reload_interval)
     app.extensions["kbs_holder"] = holder
     app.extensions["kbs_feedback"] = FeedbackStore(Path(config.feedback_db))
+    app.extensions["kbs_querylog"] = QueryLog(Path(config.query_log_db), config.query_log, config.query_log_queue)
 
     if config.cors_origins:
         from flask_cors import CORS

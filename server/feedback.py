@@ -75,15 +75,19 @@ class FeedbackStore:
             db.close()
 
     def export_csv(self) -> Iterator[str]:
-        """The CSV as a stream of pieces (a header, then batches of rows), formula cells neutralised."""
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(COLUMNS)
-        for n, row in enumerate(self.rows(), start=1):
-            writer.writerow([csv_cell(value) for value in row])
-            if n % EXPORT_BATCH == 0:
-                yield _drain(out)
-        yield _drain(out)
+        return csv_pieces(COLUMNS, self.rows())
+
+
+def csv_pieces(columns, rows) -> Iterator[str]:
+    """A CSV as a stream of pieces (a header, then batches of rows), formula cells neutralised."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(columns)
+    for n, row in enumerate(rows, start=1):
+        writer.writerow([csv_cell(value) for value in row])
+        if n % EXPORT_BATCH == 0:
+            yield _drain(out)
+    yield _drain(out)
 
 
 def csv_cell(value):

@@ -35,7 +35,8 @@ def kb_copy(tmp_path) -> Path:
 @pytest.fixture
 def config(tmp_path) -> cfg.Config:
     return cfg.load({"embedder": "hash", "index_dir": str(tmp_path / "index"), "reload_interval": 0,
-                     "feedback_db": str(tmp_path / "feedback.sqlite3")}, environ={})
+                     "feedback_db": str(tmp_path / "feedback.sqlite3"),
+                     "query_log_db": str(tmp_path / "querylog.sqlite3")}, environ={})
 
 
 @pytest.fixture
