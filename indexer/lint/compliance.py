@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from ..records import Article, Diagnostic
+from ..records import Diagnostic
 
 DEFAULT_RULES = Path(__file__).with_name("compliance.yaml")
 KB_RULES = Path("_lint") / "compliance.yaml"

@@ -6,7 +6,7 @@ import datetime as dt
 import subprocess
 from pathlib import Path
 
-from ..records import Article, Diagnostic
+from ..records import Diagnostic
 
 
 def check_stale(kb: Path, articles, lines: dict[str, list[str]], today: dt.date, expiry_days: int,
