@@ -65,6 +65,10 @@ class Config:
                                       "'rrf' is the hand-set fusion.", ("learned", "rrf"))
     ranker_training_queries: int = _setting(3000, "Learned ranker: most KB phrasings used as training queries "
                                                   "(a fixed-seed sample above that).")
+    model_reuse_max_drift: float = _setting(
+        0.05, "A rebuild reuses the previous version's trained models (the learned ranker: seconds of training "
+              "and LightGBM's import) while at most this share of articles changed since they were trained, "
+              "with the same code, settings and embedder; 0 = only when nothing changed. --full always retrains.")
     other_product_demotion: float = _setting(
         0.5, "When a question names a product, articles about other products have their score divided by "
              "(1 + this).")

@@ -10,6 +10,7 @@ import datetime as dt
 import fcntl
 import hashlib
 import platform
+import shutil
 import subprocess
 import time
 from contextlib import contextmanager
@@ -26,7 +27,8 @@ from .embed import Embedder
 from .embed_cache import EmbeddingCache
 from .parse import ParsedKB, parse_kb
 from .records import Diagnostic, sha256_text
-from .store import Index, add_models, load_index, new_temp_dir, publish, sweep_temp_dirs, write_index
+from .store import (Index, IndexLoadError, sha256_file, add_models, load_index, new_temp_dir, publish, read_manifest,
+                    resolve, sweep_temp_dirs, write_index)
 from .tokenize import Tokenizer, user_words_from
 
 
@@ -82,7 +84,10 @@ class BuildReport:
     models: Mapping[str, Any] = field(default_factory=dict)
 
     def summary(self) -> str:
-        trained = f" (of which {self.training_seconds:.1f}s training {', '.join(self.models)})" if self.models else ""
+        fresh = [name for name, entry in self.models.items() if "reused_from" not in entry]
+        reused = [name for name, entry in self.models.items() if "reused_from" in entry]
+        trained = f" (of which {self.training_seconds:.1f}s training {', '.join(fresh)})" if fresh else ""
+        trained += f"; reused {', '.join(reused)} from {self.models[reused[0]]['reused_from']}" if reused else ""
         return (f"published {self.version}: {self.articles} articles, {self.chunks} chunks, "
                 f"{self.phrasings} phrasings; embedded {self.embedded}, reused {self.reused}; "
                 f"{self.seconds:.1f}s{trained}")
@@ -121,6 +126,41 @@ def git_commit(path: Path, mark_dirty: bool = False) -> str | None:
         return commit
     except (OSError, subprocess.SubprocessError):
         return None
+
+
+def _previous_manifest(root: Path) -> dict | None:
+    """The published version's manifest, or None (first build, or unreadable: then everything is trained)."""
+    try:
+        directory = resolve(root)
+        return {**read_manifest(directory), "path": str(directory)}
+    except IndexLoadError:
+        return None
+
+
+def _reuse_model(previous: dict | None, name: str, fingerprint: str | None, manifest: dict, temp: Path,
+                 max_drift: float) -> dict | None:
+    """Copy the published version's model ``name`` into ``temp`` when retraining would learn (nearly) the same:
+    same trainer code and settings, embedder, chunking and indexing code, and at most ``max_drift`` of the
+    articles changed since the model was trained (0 changed: training, being deterministic, would write the
+    same bytes). Training costs seconds on every one-article edit; a ranker scores generic features
+    (arm scores and ranks), which a small edit barely moves. Returns the new manifest entry, or None."""
+    entry = (previous or {}).get("models", {}).get(name)
+    if not entry or fingerprint is None or entry.get("fingerprint") != fingerprint or "trained_on" not in entry:
+        return None
+    if (previous["embedder"] != manifest["embedder"] or previous.get("chunking") != manifest["chunking"]
+            or previous.get("build", {}).get("code_fingerprint") != manifest["build"]["code_fingerprint"]):
+        return None
+    trained, now = entry["trained_on"]["articles"], manifest["kb"]["articles"]
+    drift = sum(trained.get(k) != now.get(k) for k in set(trained) | set(now))
+    if drift > max_drift * max(len(trained), 1):
+        return None
+    source = Path(previous["path"])
+    for file in entry["files"]:  # only files that still match the checksums they were published with
+        if not (source / file).is_file() or sha256_file(source / file) != previous["files"].get(file):
+            return None
+    for file in entry["files"]:
+        shutil.copyfile(source / file, temp / file)
+    return {**entry, "reused_from": previous["version"], "articles_changed_since_training": drift}
 
 
 def build(kb: Path, root: Path, embedder: Embedder, config: Config, full: bool = False,
@@ -181,11 +221,19 @@ def build(kb: Path, root: Path, embedder: Embedder, config: Config, full: bool =
         training_started = time.perf_counter()
         models = {}
         if trainers:
-            written = load_index(temp)
+            previous = None if full else _previous_manifest(root)
+            written = None
             for name, trainer in trainers.items():
-                entry = trainer(written, temp)  # empty: too little to learn from; served without it
+                fingerprint = getattr(trainer, "fingerprint", None)
+                entry = _reuse_model(previous, name, fingerprint, manifest, temp, config.model_reuse_max_drift)
+                if entry is None:
+                    written = written or load_index(temp)
+                    entry = trainer(written, temp)  # empty: too little to learn from; served without it
+                    if entry:
+                        entry = {**entry, "fingerprint": fingerprint,
+                                 "trained_on": {"version": version, "articles": manifest["kb"]["articles"]}}
                 if entry:
-                    models[name] = {**entry, "fingerprint": getattr(trainer, "fingerprint", None)}
+                    models[name] = entry
             add_models(temp, models)
         training_seconds = time.perf_counter() - training_started
         final = publish(root, temp, version, config.keep_versions)

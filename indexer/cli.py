@@ -14,7 +14,7 @@ from core import config as cfg
 
 EXIT_OK, EXIT_KB_ERRORS, EXIT_FAILURE = 0, 1, 2
 BUILD_SETTINGS = ("embedder", "st_model", "st_query_prompt", "st_passage_prompt", "embed_batch_size",
-                  "embed_threads", "chunk_max_chars", "keep_versions")
+                  "embed_threads", "chunk_max_chars", "keep_versions", "model_reuse_max_drift")
 
 
 def main(argv: list[str] | None = None) -> int:
