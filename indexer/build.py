@@ -29,7 +29,8 @@ from .parse import ParsedKB, parse_kb
 from .records import Diagnostic, sha256_text
 from .store import (Index, IndexLoadError, sha256_file, add_models, load_index, new_temp_dir, publish, read_manifest,
                     resolve, sweep_temp_dirs, write_index)
-from .tokenize import Tokenizer, user_words_from
+from .token_cache import TokenCache, tokenizer_key
+from .tokenize import tokenize_texts, user_words_from
 
 
 # Source files whose code decides what an index holds, besides the embedder and the chunking settings.
@@ -181,6 +182,8 @@ def build(kb: Path, root: Path, embedder: Embedder, config: Config, full: bool =
         todo = (cache.count_missing([c.content_hash for c in chunks], "passage")
                 + cache.count_missing([p.content_hash for p in phrasings], "query")
                 + cache.count_missing(example_hashes, "query"))
+        if hasattr(embedder, "plan"):
+            embedder.plan(todo)  # a LazyEmbedder loads its model only if todo > 0, sized to it
         progress = progress_factory(todo) if progress_factory else None
         chunk_vectors, embedded_chunks = cache.embed(
             embedder, [c.embed_text for c in chunks], [c.content_hash for c in chunks], "passage",
@@ -195,8 +198,11 @@ def build(kb: Path, root: Path, embedder: Embedder, config: Config, full: bool =
         cache.save(keep=used)
 
         user_words = user_words_from(parsed.articles)
-        tokenizer = Tokenizer(user_words)
-        bm25 = BM25.build([tokenizer.tokens(c.embed_text) for c in chunks])
+        token_cache = TokenCache(root / "cache", tokenizer_key(code_fingerprint(), user_words), load_existing=not full)
+        chunk_hashes = [c.content_hash for c in chunks]
+        bm25 = BM25.build(token_cache.tokens(lambda texts: tokenize_texts(texts, user_words, root / "cache"),
+                                             [c.embed_text for c in chunks], chunk_hashes))
+        token_cache.save(keep=set(chunk_hashes))
         now = dt.datetime.now(dt.timezone.utc)
         version = f"{now:%Y%m%dT%H%M%S%fZ}-{parsed.content_hash[:8]}"
         embedded = embedded_chunks + embedded_phrasings + embedded_examples

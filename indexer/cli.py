@@ -116,7 +116,7 @@ def _build(kb: Path, root: Path, config: cfg.Config, full: bool, show_progress: 
         print(f"error: the KB has {len(parsed.errors)} error(s); nothing was published", file=sys.stderr)
         return EXIT_KB_ERRORS
     try:
-        embedder = create_embedder(config)
+        embedder = create_embedder(config, lazy=True)  # loaded only if some text is not in the cache
     except EmbedderError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILURE
@@ -131,7 +131,7 @@ def _build(kb: Path, root: Path, config: cfg.Config, full: bool, show_progress: 
     try:
         report = build(kb, root, embedder, config, full=full, progress_factory=progress_factory, parsed=parsed,
                        trainers=trainers_for(config))
-    except (KBError, BuildLockedError) as exc:
+    except (KBError, BuildLockedError, EmbedderError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILURE
     except OSError as exc:  # disk full, permissions, …: one line, no traceback; the published index is intact

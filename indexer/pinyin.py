@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import re
 
-from pypinyin import lazy_pinyin
-
 _HAN_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 PREFIX = "py:"
@@ -24,6 +22,8 @@ def has_han(text: str) -> bool:
 
 def syllable_bigrams(text: str) -> list[str]:
     """'发货' → ['py:fa_huo']: toneless pinyin of neighbouring Han characters."""
+    from pypinyin import lazy_pinyin  # imported on first use: a rebuild with cached tokens never needs it
+
     grams = []
     for run in _HAN_RUN.findall(text):
         syllables = lazy_pinyin(run)

@@ -8,6 +8,7 @@ import pytest
 from core import config as cfg
 from indexer.build import build
 from indexer.embed import HashEmbedder
+from indexer.bm25 import FILES as BM25_FILES
 from indexer.store import load_index, read_manifest, resolve
 from retrieval.model import RANKER_FILE
 from retrieval.train import trainers_for
@@ -80,3 +81,72 @@ def test_a_reused_ranker_is_byte_identical_to_retraining(tmp_path):
     assert (again.path / RANKER_FILE).read_bytes() == (reused.path / RANKER_FILE).read_bytes()
     assert json.loads((reused.path / "manifest.json").read_text("utf-8"))["files"][RANKER_FILE] == \
         json.loads((trained.path / "manifest.json").read_text("utf-8"))["files"][RANKER_FILE]
+
+
+def test_the_embedder_is_not_loaded_when_every_text_is_cached(kb_copy, tmp_path, monkeypatch, capsys):
+    from indexer import cli, embed
+
+    made = []
+    real_init = embed.HashEmbedder.__init__
+
+    def counting_init(self, *args, **kwargs):
+        made.append(self)
+        real_init(self, *args, **kwargs)
+
+    monkeypatch.setattr(embed.HashEmbedder, "__init__", counting_init)
+    command = ["build", "--kb", str(kb_copy), "--out", str(tmp_path / "index"), "--embedder", "hash", "--no-progress"]
+    assert cli.main(command) == 0 and len(made) == 1
+    assert cli.main(command) == 0 and len(made) == 1, "nothing to embed: no model loaded"
+    _edit(kb_copy)
+    assert cli.main(command) == 0 and len(made) == 2
+    assert "embedded 1," in capsys.readouterr().out
+
+
+def test_lazy_embedder_picks_one_thread_for_a_handful_of_texts(config):
+    from indexer.embed import LazyEmbedder
+
+    lazy = LazyEmbedder(config, HashEmbedder.id_for(256), 256)
+    lazy.plan(3)
+    assert lazy.embed(["发货"], "query").shape == (1, 256) and lazy.loaded is not None
+    wrong = LazyEmbedder(config, "hash/other", 256)
+    with pytest.raises(Exception, match="not the expected"):
+        wrong.embed(["发货"], "query")
+
+
+def test_only_changed_chunks_are_tokenized_and_exactly_as_before(kb_copy, tmp_path, config, monkeypatch):
+    import indexer.build as build_module
+    seen = []
+    real = build_module.tokenize_texts
+
+    def counting(texts, user_words, folder):
+        seen.append(len(texts))
+        return real(texts, user_words, folder)
+
+    monkeypatch.setattr(build_module, "tokenize_texts", counting)
+    root = tmp_path / "index"
+    build(kb_copy, root, HashEmbedder(), config)
+    build(kb_copy, root, HashEmbedder(), config)
+    _edit(kb_copy)
+    build(kb_copy, root, HashEmbedder(), config)
+    assert seen == [8, 1], "all chunks, then none, then the edited one"
+    incremental = resolve(root)
+    fresh = build(kb_copy, tmp_path / "fresh", HashEmbedder(), config).path
+    for name in BM25_FILES:  # the cached and the sub-dictionary tokens give the very same BM25 index
+        assert (incremental / name).read_bytes() == (fresh / name).read_bytes(), name
+
+
+def test_a_sub_dictionary_cuts_exactly_like_the_whole_dictionary(tmp_path):
+    from indexer.parse import parse_kb
+    from indexer.chunk import chunk_kb
+    from indexer.tokenize import Tokenizer, save_dictionary_arrays, sub_dictionary, normalize, user_words_from
+
+    parsed = parse_kb(ROOT / "kb")
+    chunks, phrasings = chunk_kb(parsed.articles, 300)
+    words = user_words_from(parsed.articles)
+    texts = [c.embed_text for c in chunks] + [p.text for p in phrasings] + ["ＰＰＲ-9087山茶花精华面霜发货吗？", "", "abc 123"]
+    assert sub_dictionary(tmp_path, texts) is None, "no arrays yet"
+    save_dictionary_arrays(tmp_path)
+    whole = Tokenizer(words)
+    for text in texts:
+        base = sub_dictionary(tmp_path, [normalize(text)] + list(words))
+        assert Tokenizer(words, base=base).tokens(text) == whole.tokens(text), text
