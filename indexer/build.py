@@ -26,6 +26,7 @@ from .chunk import chunk_kb, chunking_params
 from .embed import Embedder
 from .embed_cache import EmbeddingCache
 from .parse import ParsedKB, parse_kb
+from .progress import Progress
 from .records import Diagnostic, sha256_text
 from .store import (Index, IndexLoadError, sha256_file, add_models, load_index, new_temp_dir, publish, read_manifest,
                     resolve, sweep_temp_dirs, write_index)
@@ -165,34 +166,47 @@ def _reuse_model(previous: dict | None, name: str, fingerprint: str | None, mani
 
 
 def build(kb: Path, root: Path, embedder: Embedder, config: Config, full: bool = False,
-          progress_factory: Callable[[int], Callable[[int], None]] | None = None,
+          progress: Progress | None = None,
           parsed: ParsedKB | None = None, trainers: Mapping[str, Trainer] | None = None) -> BuildReport:
-    """Build and publish a new index version; raise KBError if the KB has errors."""
+    """Build and publish a new index version; raise KBError if the KB has errors. ``progress`` reports
+    each stage (parse, chunk, embed, bm25, write, train, publish)."""
     started = time.perf_counter()
     kb, root = Path(kb), Path(root)
-    parsed = parsed or parse_kb(kb)
+    progress = progress or Progress(enabled=False)
+    parsed = parsed or parse_kb(kb, progress=lambda files: progress.stage("parse", files, "files"))
     if parsed.errors:
+        progress.finish()
         raise KBError(parsed.diagnostics)
+    tick = progress.stage("chunk", len(parsed.articles), "articles")
     chunks, phrasings = chunk_kb(parsed.articles, config.chunk_max_chars)
+    tick(len(parsed.articles))
+    try:
+        return _build_locked(kb, root, embedder, config, full, progress, parsed, trainers, chunks, phrasings,
+                             started)
+    finally:
+        progress.finish()
+
+
+def _build_locked(kb, root, embedder, config, full, progress, parsed, trainers, chunks, phrasings,
+                  started) -> BuildReport:
     with build_lock(root):
         sweep_temp_dirs(root)
         cache = EmbeddingCache(root / "cache", embedder.id, embedder.dim, load_existing=not full)
         examples = [e["text"] for e in parsed.assist["examples"]] if parsed.assist else []
         example_hashes = [sha256_text(text) for text in examples]
-        todo = (cache.count_missing([c.content_hash for c in chunks], "passage")
-                + cache.count_missing([p.content_hash for p in phrasings], "query")
-                + cache.count_missing(example_hashes, "query"))
+        todo = len(cache.missing([c.content_hash for c in chunks], "passage")  # a text in two lists counts once
+                   | cache.missing([p.content_hash for p in phrasings] + example_hashes, "query"))
         if hasattr(embedder, "plan"):
             embedder.plan(todo)  # a LazyEmbedder loads its model only if todo > 0, sized to it
-        progress = progress_factory(todo) if progress_factory else None
+        tick = progress.stage("embed", todo, "texts")
         chunk_vectors, embedded_chunks = cache.embed(
             embedder, [c.embed_text for c in chunks], [c.content_hash for c in chunks], "passage",
-            config.embed_batch_size, progress)
+            config.embed_batch_size, tick)
         phrasing_vectors, embedded_phrasings = cache.embed(
             embedder, [p.text for p in phrasings], [p.content_hash for p in phrasings], "query",
-            config.embed_batch_size, progress)
+            config.embed_batch_size, tick)
         example_vectors, embedded_examples = cache.embed(  # the triage examples, matched against the question
-            embedder, examples, example_hashes, "query", config.embed_batch_size, progress)
+            embedder, examples, example_hashes, "query", config.embed_batch_size, tick)
         used = ({f"passage:{c.content_hash}" for c in chunks} | {f"query:{p.content_hash}" for p in phrasings}
                 | {f"query:{h}" for h in example_hashes})
         cache.save(keep=used)
@@ -200,7 +214,8 @@ def build(kb: Path, root: Path, embedder: Embedder, config: Config, full: bool =
         user_words = user_words_from(parsed.articles)
         token_cache = TokenCache(root / "cache", tokenizer_key(code_fingerprint(), user_words), load_existing=not full)
         chunk_hashes = [c.content_hash for c in chunks]
-        bm25 = BM25.build(token_cache.tokens(lambda texts: tokenize_texts(texts, user_words, root / "cache"),
+        tick = progress.stage("bm25", token_cache.count_missing(chunk_hashes), "chunks tokenized")
+        bm25 = BM25.build(token_cache.tokens(lambda texts: tokenize_texts(texts, user_words, root / "cache", tick),
                                              [c.embed_text for c in chunks], chunk_hashes))
         token_cache.save(keep=set(chunk_hashes))
         now = dt.datetime.now(dt.timezone.utc)
@@ -222,11 +237,14 @@ def build(kb: Path, root: Path, embedder: Embedder, config: Config, full: bool =
                       "embedded": embedded, "reused": texts - embedded},
         }
         temp = new_temp_dir(root, version)
+        tick = progress.stage("write", 1, "index")
         write_index(temp, manifest, parsed.articles, chunks, chunk_vectors, phrasings, phrasing_vectors,
                     bm25, user_words, parsed.assist, example_vectors)
+        tick(1)
         training_started = time.perf_counter()
         models = {}
         if trainers:
+            tick = progress.stage("train", len(trainers), "models")
             previous = None if full else _previous_manifest(root)
             written = None
             for name, trainer in trainers.items():
@@ -240,9 +258,12 @@ def build(kb: Path, root: Path, embedder: Embedder, config: Config, full: bool =
                                  "trained_on": {"version": version, "articles": manifest["kb"]["articles"]}}
                 if entry:
                     models[name] = entry
+                tick(1)
             add_models(temp, models)
         training_seconds = time.perf_counter() - training_started
+        tick = progress.stage("publish", 1, "version")
         final = publish(root, temp, version, config.keep_versions)
+        tick(1)
     warnings = tuple(d for d in parsed.diagnostics if d.severity == "warning")
     return BuildReport(version, final, len(parsed.articles), len(chunks), len(phrasings), embedded,
                        texts - embedded, time.perf_counter() - started, warnings,

@@ -49,6 +49,9 @@ class TokenCache:
             self.tokenized += len(missing)
         return [self._tokens[key] for key in hashes]
 
+    def count_missing(self, hashes: Sequence[str]) -> int:
+        return len({key for key in hashes if key not in self._tokens})
+
     def save(self, keep: set[str]) -> None:
         """Atomically rewrite the cache with only ``keep``; token files of other tokenizer states go."""
         self.root.mkdir(parents=True, exist_ok=True)

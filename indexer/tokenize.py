@@ -14,7 +14,7 @@ import threading
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 import jieba
 import numpy as np
@@ -118,7 +118,8 @@ def sub_dictionary(folder: Path, texts: Iterable[str]) -> tuple[dict[str, int], 
     return dict(zip(queries[found].tolist(), freqs[at[found]].tolist())), int(meta["total"])
 
 
-def tokenize_texts(texts: list[str], user_words: Iterable[str], dictionary_folder: Path) -> list[list[str]]:
+def tokenize_texts(texts: list[str], user_words: Iterable[str], dictionary_folder: Path,
+                   progress: Callable[[int], None] | None = None) -> list[list[str]]:
     """``Tokenizer(user_words).tokens`` of each text; a few texts (a rebuild's edited chunks) are cut with
     their sub-dictionary from ``dictionary_folder``, many with the whole dictionary, whose arrays are
     then saved there for the next rebuild."""
@@ -127,7 +128,11 @@ def tokenize_texts(texts: list[str], user_words: Iterable[str], dictionary_folde
     if sum(map(len, texts)) <= SUBSET_MAX_CHARS:
         base = sub_dictionary(dictionary_folder, [normalize(t) for t in texts] + list(user_words))
     tokenizer = Tokenizer(user_words, base=base)
-    out = [tokenizer.tokens(t) for t in texts]
+    out = []
+    for text in texts:
+        out.append(tokenizer.tokens(text))
+        if progress:
+            progress(1)
     if base is None and texts:
         save_dictionary_arrays(dictionary_folder)
     return out

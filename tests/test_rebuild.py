@@ -118,9 +118,9 @@ def test_only_changed_chunks_are_tokenized_and_exactly_as_before(kb_copy, tmp_pa
     seen = []
     real = build_module.tokenize_texts
 
-    def counting(texts, user_words, folder):
+    def counting(texts, user_words, folder, progress=None):
         seen.append(len(texts))
-        return real(texts, user_words, folder)
+        return real(texts, user_words, folder, progress)
 
     monkeypatch.setattr(build_module, "tokenize_texts", counting)
     root = tmp_path / "index"
@@ -150,3 +150,53 @@ def test_a_sub_dictionary_cuts_exactly_like_the_whole_dictionary(tmp_path):
     for text in texts:
         base = sub_dictionary(tmp_path, [normalize(text)] + list(words))
         assert Tokenizer(words, base=base).tokens(text) == whole.tokens(text), text
+
+
+def test_progress_in_a_log_is_a_few_plain_lines_one_per_stage(kb_copy, tmp_path, capsys):
+    from indexer import cli
+
+    assert cli.main(["build", "--kb", str(kb_copy), "--out", str(tmp_path / "index"), "--embedder", "hash"]) == 0
+    err = capsys.readouterr().err  # pytest's capture is not a terminal
+    assert "\r" not in err
+    stages = [line.split()[1] for line in err.splitlines() if line.startswith("build: ")]
+    assert stages == ["parse", "chunk", "embed", "bm25", "write", "train", "publish"]
+    assert "build: embed 26/26 texts in " in err
+
+    assert cli.main(["build", "--kb", str(kb_copy), "--out", str(tmp_path / "index"), "--embedder", "hash",
+                     "--no-progress"]) == 0
+    assert "build:" not in capsys.readouterr().err
+
+
+def test_a_long_stage_in_a_log_prints_its_quarters_with_an_eta(monkeypatch):
+    import io
+
+    from indexer import progress as progress_module
+
+    clock = iter(range(0, 1000, 3))
+    monkeypatch.setattr(progress_module.time, "monotonic", lambda: next(clock))
+    out = io.StringIO()
+    reporter = progress_module.Progress(stream=out, interactive=False)
+    tick = reporter.stage("embed", 8, "texts")
+    for _ in range(8):
+        tick(1)
+    reporter.finish()
+    lines = out.getvalue().splitlines()
+    assert lines[:3] == ["build: embed 2/8 texts (25%), 6.0s elapsed, ETA 18s",
+                         "build: embed 4/8 texts (50%), 12.0s elapsed, ETA 12s",
+                         "build: embed 6/8 texts (75%), 18.0s elapsed, ETA 6s"]
+    assert lines[3] == "build: embed 8/8 texts in 27.0s" and len(lines) == 4
+
+
+def test_on_a_terminal_each_stage_is_a_bar_with_an_eta():
+    import io
+
+    from indexer.progress import Progress
+
+    out = io.StringIO()
+    reporter = Progress(stream=out, interactive=True)
+    tick = reporter.stage("embed", 4, "texts")
+    tick(2)
+    reporter.stage("bm25", 1, "chunks")(1)
+    reporter.finish()
+    text = out.getvalue()
+    assert "embed" in text and "bm25" in text and "\r" in text and "<" in text  # tqdm's [elapsed<ETA]
