@@ -19,7 +19,7 @@ from typing import Callable, Iterable
 import jieba
 import numpy as np
 
-from .pinyin import syllable_bigrams
+from .pinyin import han_runs, run_syllables, save_pinyin_arrays, syllable_bigrams
 
 jieba.setLogLevel(logging.WARNING)
 
@@ -124,10 +124,11 @@ def tokenize_texts(texts: list[str], user_words: Iterable[str], dictionary_folde
     their sub-dictionary from ``dictionary_folder``, many with the whole dictionary, whose arrays are
     then saved there for the next rebuild."""
     user_words = tuple(user_words)
-    base = None
+    base = syllables = None
     if sum(map(len, texts)) <= SUBSET_MAX_CHARS:
         base = sub_dictionary(dictionary_folder, [normalize(t) for t in texts] + list(user_words))
-    tokenizer = Tokenizer(user_words, base=base)
+        syllables = run_syllables(dictionary_folder, [run for t in texts for run in han_runs(t)])
+    tokenizer = Tokenizer(user_words, base=base, syllables=syllables)
     out = []
     for text in texts:
         out.append(tokenizer.tokens(text))
@@ -135,6 +136,8 @@ def tokenize_texts(texts: list[str], user_words: Iterable[str], dictionary_folde
             progress(1)
     if base is None and texts:
         save_dictionary_arrays(dictionary_folder)
+    if syllables is None and texts:
+        save_pinyin_arrays(dictionary_folder)
     return out
 
 
@@ -143,9 +146,10 @@ class Tokenizer:
     (frequencies, total) to start from instead of jieba's whole general dictionary (see sub_dictionary)."""
 
     def __init__(self, user_words: Iterable[str] = (), cache_size: int = 16384,
-                 base: tuple[dict[str, int], int] | None = None):
+                 base: tuple[dict[str, int], int] | None = None, syllables: dict[str, list[str]] | None = None):
         self.user_words = tuple(sorted(set(user_words)))
         self._base = base
+        self._syllables = syllables  # pinyin of known Han runs (see pinyin.run_syllables)
         self._lock = threading.Lock()
         # KB sentences are a small fixed set, tokenized again for every snippet: cache them.
         self.spans = functools.lru_cache(maxsize=cache_size)(self._spans)
@@ -175,4 +179,4 @@ class Tokenizer:
 
     def tokens(self, text: str) -> list[str]:
         """Words, plus pinyin syllable bigrams that let homophone typos and Traditional characters match."""
-        return [w for w, _, _ in self.spans(text)] + syllable_bigrams(text)
+        return [w for w, _, _ in self.spans(text)] + syllable_bigrams(text, self._syllables)

@@ -200,3 +200,24 @@ def test_on_a_terminal_each_stage_is_a_bar_with_an_eta():
     reporter.finish()
     text = out.getvalue()
     assert "embed" in text and "bm25" in text and "\r" in text and "<" in text  # tqdm's [elapsed<ETA]
+
+
+def test_pinyin_from_a_sub_dictionary_is_pypinyins_own(tmp_path):
+    import sys
+
+    from pypinyin import lazy_pinyin
+
+    from indexer.parse import parse_kb
+    from indexer.chunk import chunk_kb
+    from indexer.pinyin import han_runs, run_syllables, save_pinyin_arrays
+
+    parsed = parse_kb(ROOT / "kb")
+    chunks, phrasings = chunk_kb(parsed.articles, 300)
+    runs = {run for text in [c.embed_text for c in chunks] + [p.text for p in phrasings] for run in han_runs(text)}
+    runs |= {"重新发货", "重量超重", "银行行长", "一丁点儿都不行", "朝阳长大了"}  # polyphones, phrases
+    assert run_syllables(tmp_path, runs) is None, "no arrays yet"
+    save_pinyin_arrays(tmp_path)
+    before = sys.modules["pypinyin"]
+    known = run_syllables(tmp_path, runs)
+    assert known == {run: lazy_pinyin(run) for run in runs}
+    assert sys.modules["pypinyin"] is before, "the private copy is gone again"
