@@ -132,6 +132,7 @@ def main(argv=None) -> int:
         print(f"full build (--full, fresh index root):    min {min(full):6.2f} s  median {median(full):6.2f} s")
         print(f"rebuild after editing one article:        min {min(rebuild):6.2f} s  median {median(rebuild):6.2f} s")
         print(f"full / rebuild: {median(full) / median(rebuild):.1f}x by medians, {min(full) / min(rebuild):.1f}x by minima")
+        print("runs (full / rebuild): " + ", ".join(f"{f:.2f}/{r:.2f}" for f, r in zip(full, rebuild)))
         if args.only == "cold":
             return 0
     if args.only == "synthetic":
