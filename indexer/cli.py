@@ -14,7 +14,8 @@ from core import config as cfg
 
 EXIT_OK, EXIT_KB_ERRORS, EXIT_FAILURE = 0, 1, 2
 BUILD_SETTINGS = ("embedder", "st_model", "st_query_prompt", "st_passage_prompt", "embed_batch_size",
-                  "embed_threads", "chunk_max_chars", "keep_versions")
+                  "embed_threads", "chunk_max_chars", "keep_versions", "model_reuse_max_drift",
+                  "dictionary_dir")
 LINT_SETTINGS = ("stale_after_days", "min_questions", "expiry_warning_days")
 
 
@@ -28,7 +29,8 @@ def main(argv: list[str] | None = None) -> int:
     build.add_argument("--kb", help="KB folder (default: setting kb_dir)")
     build.add_argument("--out", help="index root to publish into (default: setting index_dir)")
     build.add_argument("--full", action="store_true", help="embed everything again, ignoring the cache")
-    build.add_argument("--no-progress", action="store_true", help="no progress bar")
+    build.add_argument("--no-progress", action="store_true",
+                       help="no progress (default: a bar with an ETA per stage on a terminal, plain lines in a log)")
     cfg.add_arguments(build, BUILD_SETTINGS)
 
     lint = sub.add_parser("lint", help="check the KB and print problems as file:line: message",
@@ -120,29 +122,25 @@ def _build(kb: Path, root: Path, config: cfg.Config, full: bool, show_progress: 
     from .build import BuildLockedError, KBError, build
     from .embed import EmbedderError, create_embedder
     from .parse import parse_kb
+    from .progress import Progress
 
-    parsed = parse_kb(kb)  # before loading a model: a broken KB fails fast
+    progress = Progress(enabled=show_progress)
+    parsed = parse_kb(kb, progress=lambda files: progress.stage("parse", files, "files"))  # a broken KB fails fast
+    progress.finish()
     if parsed.errors:
         _print_diagnostics(parsed.diagnostics)
         print(f"error: the KB has {len(parsed.errors)} error(s); nothing was published", file=sys.stderr)
         return EXIT_KB_ERRORS
     try:
-        embedder = create_embedder(config)
+        embedder = create_embedder(config, lazy=True)  # loaded only if some text is not in the cache
     except EmbedderError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILURE
 
-    def progress_factory(total: int):
-        from tqdm import tqdm
-
-        bar = tqdm(total=total, desc="embedding", unit="text", disable=not show_progress or total == 0,
-                   file=sys.stderr)
-        return bar.update
-
     try:
-        report = build(kb, root, embedder, config, full=full, progress_factory=progress_factory, parsed=parsed,
+        report = build(kb, root, embedder, config, full=full, progress=progress, parsed=parsed,
                        trainers=trainers_for(config))
-    except (KBError, BuildLockedError) as exc:
+    except (KBError, BuildLockedError, EmbedderError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILURE
     except OSError as exc:  # disk full, permissions, …: one line, no traceback; the published index is intact

@@ -75,5 +75,8 @@ class EmbeddingCache:
         out = np.stack([self._vectors[k] for k in keys]) if keys else np.zeros((0, self.dim), np.float32)
         return out.astype(np.float32), len(pending)
 
+    def missing(self, hashes: Sequence[str], mode: str) -> set[str]:
+        return {key for key in (f"{mode}:{h}" for h in hashes) if key not in self._vectors}
+
     def count_missing(self, hashes: Sequence[str], mode: str) -> int:
-        return len({h for h in hashes if f"{mode}:{h}" not in self._vectors})
+        return len(self.missing(hashes, mode))

@@ -4,8 +4,9 @@ from __future__ import annotations
 import yaml
 
 
-class _FrontMatterLoader(yaml.SafeLoader):
-    """SafeLoader that keeps dates as text, so an invalid one is reported, not raised."""
+class _FrontMatterLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+    """Safe loader (libyaml's when present: a cold build parses every article) that keeps dates as text,
+    so an invalid one is reported, not raised."""
 
 
 _FrontMatterLoader.yaml_implicit_resolvers = {

@@ -37,8 +37,10 @@ class ParsedKB:
         return tuple(d for d in self.diagnostics if d.severity == "error")
 
 
-def parse_kb(kb: Path, today: dt.date | None = None) -> ParsedKB:
-    """Parse a Markdown folder or a ``.jsonl`` file of ``{id, title, text}`` entries."""
+def parse_kb(kb: Path, today: dt.date | None = None,
+             progress: Callable[[int], Callable[[int], None]] | None = None) -> ParsedKB:
+    """Parse a Markdown folder or a ``.jsonl`` file of ``{id, title, text}`` entries; ``progress(files)``
+    returns the callback told of each parsed file."""
     kb = Path(kb)
     if kb.is_file() and kb.suffix == ".jsonl":
         return _parse_jsonl(kb)
@@ -50,6 +52,7 @@ def parse_kb(kb: Path, today: dt.date | None = None) -> ParsedKB:
     articles: list[Article] = []
     sources: dict[str, bytes] = {}
     hasher = hashlib.sha256()
+    tick = progress(len(files)) if progress else None
     for path in files:
         rel = path.relative_to(kb).as_posix()
         raw = path.read_bytes()
@@ -59,6 +62,8 @@ def parse_kb(kb: Path, today: dt.date | None = None) -> ParsedKB:
         if article is not None:
             articles.append(article)
             sources[rel] = raw
+        if tick:
+            tick(1)
 
     def where(article: Article, key: str, value: str) -> tuple[str, int]:
         """Decoded again only for the rare article with a cross-article problem."""

@@ -102,7 +102,7 @@ def _faiss_flat(vectors: np.ndarray, dim: int):
     return index
 
 
-def _sha256_file(path: Path) -> str:
+def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -136,7 +136,7 @@ def write_index(directory: Path, manifest: dict[str, Any], articles: Iterable[Ar
         np.save(directory / "assist_examples.npy", np.asarray(assist_vectors, dtype=np.float32).reshape(-1, dim))
         names += ASSIST_FILES
     manifest = {**manifest, "format_version": FORMAT_VERSION,
-                "files": {name: _sha256_file(directory / name) for name in names}}
+                "files": {name: sha256_file(directory / name) for name in names}}
     _write_json_durably(directory / "manifest.json", manifest)
     return manifest
 
@@ -147,7 +147,7 @@ def add_models(directory: Path, models: dict[str, dict[str, Any]]) -> dict[str, 
     manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
     files = dict(manifest["files"])
     for entry in models.values():
-        files.update({name: _sha256_file(directory / name) for name in entry["files"]})
+        files.update({name: sha256_file(directory / name) for name in entry["files"]})
     manifest = {**manifest, "files": files, "models": models}
     _write_json_durably(directory / "manifest.json", manifest)
     return manifest
@@ -264,7 +264,7 @@ def load_index(path: Path, embedder_id: str | None = None, dim: int | None = Non
         file = directory / name
         if not file.exists():
             raise IndexLoadError(f"{directory}: {name} is missing")
-        if _sha256_file(file) != expected:
+        if sha256_file(file) != expected:
             raise IndexLoadError(f"{directory}: {name} does not match its checksum (damaged)")
     try:
         articles = [article_from_json(a) for a in json.loads((directory / "articles.json").read_text("utf-8"))]

@@ -6,16 +6,20 @@ The user dictionary keeps product names, SKUs and tags whole ("PPR-9087",
 from __future__ import annotations
 
 import functools
+import json
 import logging
+import os
 import re
 import threading
 from functools import cached_property
 from importlib import resources
-from typing import Iterable
+from pathlib import Path
+from typing import Callable, Iterable
 
 import jieba
+import numpy as np
 
-from .pinyin import syllable_bigrams
+from .pinyin import han_runs, run_syllables, save_pinyin_arrays, syllable_bigrams
 
 jieba.setLogLevel(logging.WARNING)
 
@@ -63,11 +67,89 @@ def _base_dictionary() -> jieba.Tokenizer:
     return base
 
 
-class Tokenizer:
-    """A private jieba instance (jieba's global one is shared process-wide state)."""
+SUBSET_MAX_CHARS = 50_000  # texts longer than this in all: load the whole dictionary instead
 
-    def __init__(self, user_words: Iterable[str] = (), cache_size: int = 16384):
+
+def _dictionary_paths(folder: Path) -> tuple[Path, Path, Path]:
+    stem = f"jieba-{jieba.__version__}"
+    return tuple(Path(folder) / f"{stem}.{suffix}" for suffix in ("words.npy", "freqs.npy", "json"))
+
+
+def save_dictionary_arrays(folder: Path) -> None:
+    """Write jieba's general dictionary as sorted plain arrays (words, frequencies) plus its total, the
+    JSON last (it marks the pair complete), each by temp file + rename. Once per jieba version."""
+    words_path, freqs_path, meta_path = _dictionary_paths(folder)
+    if meta_path.exists():
+        return
+    base = _base_dictionary()
+    words = np.array(sorted(base.FREQ))
+    freqs = np.array([base.FREQ[w] for w in words.tolist()], dtype=np.int64)
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    for path, array in ((words_path, words), (freqs_path, freqs)):
+        tmp = path.with_name(path.name + ".tmp.npy")
+        np.save(tmp, array, allow_pickle=False)
+        os.replace(tmp, path)
+    tmp = meta_path.with_name(meta_path.name + ".tmp")
+    tmp.write_text(json.dumps({"total": base.total, "words": len(words)}), encoding="utf-8")
+    os.replace(tmp, meta_path)
+
+
+def sub_dictionary(folder: Path, texts: Iterable[str]) -> tuple[dict[str, int], int] | None:
+    """(every dictionary entry that occurs inside ``texts``, the dictionary's total), found by binary search
+    in the memory-mapped arrays: jieba only ever looks up substrings of the text it cuts, so it cuts
+    these texts exactly as with the whole dictionary, without 0.5-1 s of loading it. None without arrays."""
+    words_path, freqs_path, meta_path = _dictionary_paths(folder)
+    try:
+        meta = json.loads(meta_path.read_text("utf-8"))
+        words = np.load(words_path, mmap_mode="r", allow_pickle=False)
+        freqs = np.load(freqs_path, mmap_mode="r", allow_pickle=False)
+    except (OSError, ValueError):
+        return None
+    if len(words) != meta["words"] or len(freqs) != meta["words"] or words.dtype.kind != "U":
+        return None
+    longest = words.dtype.itemsize // 4
+    grams = {text[i:j] for text in texts for i in range(len(text))
+             for j in range(i + 1, min(i + longest, len(text)) + 1)}
+    if not grams:
+        return {}, int(meta["total"])
+    queries = np.array(sorted(grams))
+    at = np.minimum(np.searchsorted(words, queries), len(words) - 1)
+    found = words[at] == queries
+    return dict(zip(queries[found].tolist(), freqs[at[found]].tolist())), int(meta["total"])
+
+
+def tokenize_texts(texts: list[str], user_words: Iterable[str], dictionary_folder: Path,
+                   progress: Callable[[int], None] | None = None) -> list[list[str]]:
+    """``Tokenizer(user_words).tokens`` of each text; a few texts (a rebuild's edited chunks) are cut with
+    their sub-dictionary from ``dictionary_folder``, many with the whole dictionary, whose arrays are
+    then saved there for the next rebuild."""
+    user_words = tuple(user_words)
+    base = syllables = None
+    if sum(map(len, texts)) <= SUBSET_MAX_CHARS:
+        base = sub_dictionary(dictionary_folder, [normalize(t) for t in texts] + list(user_words))
+        syllables = run_syllables(dictionary_folder, [run for t in texts for run in han_runs(t)])
+    tokenizer = Tokenizer(user_words, base=base, syllables=syllables)
+    out = []
+    for text in texts:
+        out.append(tokenizer.tokens(text))
+        if progress:
+            progress(1)
+    if base is None and texts:
+        save_dictionary_arrays(dictionary_folder)
+    if syllables is None and texts:
+        save_pinyin_arrays(dictionary_folder)
+    return out
+
+
+class Tokenizer:
+    """A private jieba instance (jieba's global one is shared process-wide state). ``base``: the
+    (frequencies, total) to start from instead of jieba's whole general dictionary (see sub_dictionary)."""
+
+    def __init__(self, user_words: Iterable[str] = (), cache_size: int = 16384,
+                 base: tuple[dict[str, int], int] | None = None, syllables: dict[str, list[str]] | None = None):
         self.user_words = tuple(sorted(set(user_words)))
+        self._base = base
+        self._syllables = syllables  # pinyin of known Han runs (see pinyin.run_syllables)
         self._lock = threading.Lock()
         # KB sentences are a small fixed set, tokenized again for every snippet: cache them.
         self.spans = functools.lru_cache(maxsize=cache_size)(self._spans)
@@ -75,8 +157,12 @@ class Tokenizer:
     @cached_property
     def _jieba(self) -> jieba.Tokenizer:
         tokenizer = jieba.Tokenizer()
-        base = _base_dictionary()
-        tokenizer.FREQ, tokenizer.total, tokenizer.initialized = dict(base.FREQ), base.total, True
+        if self._base is not None:
+            tokenizer.FREQ, tokenizer.total = dict(self._base[0]), self._base[1]
+        else:
+            base = _base_dictionary()
+            tokenizer.FREQ, tokenizer.total = dict(base.FREQ), base.total
+        tokenizer.initialized = True
         for word in self.user_words:
             tokenizer.add_word(word, freq=max(tokenizer.suggest_freq(word), 50000))
         return tokenizer
@@ -93,4 +179,4 @@ class Tokenizer:
 
     def tokens(self, text: str) -> list[str]:
         """Words, plus pinyin syllable bigrams that let homophone typos and Traditional characters match."""
-        return [w for w, _, _ in self.spans(text)] + syllable_bigrams(text)
+        return [w for w, _, _ in self.spans(text)] + syllable_bigrams(text, self._syllables)

@@ -4,8 +4,6 @@ from __future__ import annotations
 import re
 from typing import Iterable
 
-from pypinyin import Style, lazy_pinyin
-
 from indexer.pinyin import PREFIX as PINYIN_PREFIX, has_han
 from indexer.store import Index
 
@@ -18,6 +16,8 @@ class PinyinLexicon:
     """Maps a full pinyin spelling or an initials string to the most frequent KB word it spells."""
 
     def __init__(self, words_with_frequency: Iterable[tuple[str, int]]):
+        from pypinyin import Style, lazy_pinyin  # here, not at import: the build CLI imports this module
+
         best: dict[str, tuple[int, str]] = {}
         for word, frequency in words_with_frequency:
             if not _HAN_WORD.match(word):
@@ -40,6 +40,8 @@ class PinyinLexicon:
         word = self._words.get(token)
         if word is None:
             return None
+        from pypinyin import lazy_pinyin
+
         if "".join(lazy_pinyin(word)) == token:
             return word
         return word if allow_initials and not _VOWELS.search(token) else None

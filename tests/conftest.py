@@ -32,11 +32,18 @@ def kb_copy(tmp_path) -> Path:
     return target
 
 
+@pytest.fixture(scope="session")
+def dictionary_dir(tmp_path_factory) -> Path:
+    """One folder of jieba/pypinyin lookup arrays for the whole session: written once, not per index root."""
+    return tmp_path_factory.mktemp("dictionaries")
+
+
 @pytest.fixture
-def config(tmp_path) -> cfg.Config:
+def config(tmp_path, dictionary_dir) -> cfg.Config:
     return cfg.load({"embedder": "hash", "index_dir": str(tmp_path / "index"), "reload_interval": 0,
                      "feedback_db": str(tmp_path / "feedback.sqlite3"),
-                     "query_log_db": str(tmp_path / "querylog.sqlite3")}, environ={})
+                     "query_log_db": str(tmp_path / "querylog.sqlite3"), "dictionary_dir": str(dictionary_dir)},
+                    environ={})
 
 
 @pytest.fixture
