@@ -5,8 +5,7 @@ context (follow-ups, rounds, escalation) → search → triage (cues + nearest e
 search computed + the suggested articles) → comfort. ``service.Assistant`` runs it for the server and the eval.
 """
 from .model import TriageModel
-from .service import Answer, Assistant, assistant_for
+from .service import Answer, Assistant
 from .types import ROLES, Comfort, Context, Evidence, Triage, Turn
 
-__all__ = ["ROLES", "Answer", "Assistant", "Comfort", "Context", "Evidence", "Triage", "TriageModel", "Turn",
-           "assistant_for"]
+__all__ = ["ROLES", "Answer", "Assistant", "Comfort", "Context", "Evidence", "Triage", "TriageModel", "Turn"]

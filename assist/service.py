@@ -2,9 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
-import threading
 import time
-import weakref
 from dataclasses import dataclass
 
 from core.config import Config
@@ -51,15 +49,3 @@ class Assistant:
                        escalation_of=lambda emotion, score: escalation(model, earlier, emotion, score))
         return Answer(result, found, comfort_lines.choose(model, found), (time.perf_counter() - started) * 1000.0)
 
-
-_ASSISTANTS: "weakref.WeakKeyDictionary[Searcher, Assistant]" = weakref.WeakKeyDictionary()
-_LOCK = threading.Lock()
-
-
-def assistant_for(searcher: Searcher, config: Config) -> Assistant:
-    """The Assistant of a searcher, compiled once per loaded index (the server swaps searchers on reload)."""
-    with _LOCK:
-        found = _ASSISTANTS.get(searcher)
-        if found is None:
-            found = _ASSISTANTS[searcher] = Assistant(searcher, config)
-        return found

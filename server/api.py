@@ -6,7 +6,7 @@ import time
 
 from flask import Blueprint, Response, current_app, jsonify, request, send_from_directory
 
-from assist import Answer, assistant_for
+from assist import Answer, Assistant
 from indexer.markdown_text import render_html
 from retrieval import Searcher
 
@@ -24,11 +24,15 @@ def _holder():
     return current_app.extensions["kbs_holder"]
 
 
-def _searcher() -> Searcher:
-    searcher = _holder().searcher  # taken once: a reload cannot change it mid-request
-    if searcher is None:
+def _assistant() -> Assistant:
+    assistant = _holder().assistant  # taken once: a reload cannot change it mid-request
+    if assistant is None:
         raise ApiError(503, "index_unavailable", _holder().error or "no index is loaded yet")
-    return searcher
+    return assistant
+
+
+def _searcher() -> Searcher:
+    return _assistant().searcher
 
 
 def _result(answer: Answer) -> dict:
@@ -69,7 +73,7 @@ def suggest():
     body = payloads.json_body(request)
     query = payloads.suggest_query(body, config.max_question_chars)
     turns = payloads.conversation(body, config.max_conversation_turns, config.max_turn_chars)
-    answer = assistant_for(_searcher(), config).answer(query, turns, deadline=deadline)
+    answer = _assistant().answer(query, turns, deadline=deadline)
     _log(query.text, answer, (time.perf_counter() - started) * 1000, "suggest")
     return jsonify(_result(answer))
 
@@ -81,12 +85,11 @@ def suggest_batch():
     queries = payloads.batch_queries(payloads.json_body(request), config.max_question_chars, config.max_batch,
                                      config.max_batch_chars)
     started = time.perf_counter()
-    searcher = _searcher()
-    assistant = assistant_for(searcher, config)
+    assistant = _assistant()
     answers = [assistant.answer(q, deadline=deadline) for q in queries]
     for query, answer in zip(queries, answers):  # each question its own row, with its own search time
         _log(query.text, answer, answer.took_ms, "batch")
-    return jsonify({"results": [_result(a) for a in answers], "index_version": searcher.index.version,
+    return jsonify({"results": [_result(a) for a in answers], "index_version": assistant.searcher.index.version,
                     "took_ms": round((time.perf_counter() - started) * 1000, 3)})
 
 

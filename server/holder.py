@@ -1,7 +1,7 @@
 """Holds the searcher being served and swaps in newly published indexes (hot reload).
 
-A request takes ``holder.searcher`` once and keeps that object, so a swap never
-disturbs a request in flight. A new version that fails to load for *any* reason
+A request takes ``holder.assistant`` (the loaded index's Searcher with its triage) once and keeps
+that object, so a swap never disturbs a request in flight. A new version that fails to load for *any* reason
 (damaged files, another embedder or format, a manifest or record that makes the
 searcher fail) is refused: one log line, the old one keeps serving, ``status()``
 says why, and that version is not tried again. At start-up, when ``CURRENT`` names
@@ -18,8 +18,9 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from retrieval import Query, QueryEncoder, Searcher
+from assist import Assistant
 from core.config import Config
+from retrieval import Query, QueryEncoder, Searcher
 from indexer.store import IndexLoadError, current_version, load_index
 
 log = logging.getLogger(__name__)
@@ -40,7 +41,7 @@ class IndexHolder:
         self.encoder = encoder
         self.config = config
         self.today = today
-        self.searcher = searcher
+        self.assistant = Assistant(searcher, config) if searcher is not None else None
         self.error: str | None = None  # why the version CURRENT names is not served (no paths)
         self.loaded_at: float | None = time.time() if searcher else None
         self._refused: str | None = None  # a version that failed to load: not tried again
@@ -63,24 +64,30 @@ class IndexHolder:
                     return False
                 if wanted is not None and wanted == self._refused:
                     return False
-                searcher = self._load(self.root)
+                assistant = self._load(self.root)
             except Exception as exc:  # noqa: BLE001 - whatever breaks a new version, the old one serves on
                 self._refuse(wanted, exc)
                 if self.searcher is None and wanted is not None:
                     return self._fall_back(wanted)
                 return False
-            self._serve(searcher, None)
+            self._serve(assistant, None)
             return True
 
-    def _load(self, path: Path) -> Searcher:
+    def _load(self, path: Path) -> Assistant:
+        """The version's Searcher and its triage, built and warmed up here rather than by a request."""
         index = load_index(path, self.encoder.embedder.id, self.encoder.embedder.dim)
-        searcher = Searcher(index, self.encoder, self.config, today=self.today)
-        searcher.search(Query("发货时间", top_k=1))  # warm up tokenizer and caches, and prove it answers
-        return searcher
+        assistant = Assistant(Searcher(index, self.encoder, self.config, today=self.today), self.config)
+        assistant.answer(Query("发货时间", top_k=1))  # warm up tokenizer and caches, and prove it answers
+        return assistant
 
-    def _serve(self, searcher: Searcher, error: str | None) -> None:
-        self.searcher, self.error, self.loaded_at = searcher, error, time.time()
-        log.info("serving index %s", searcher.index.version)
+    def _serve(self, assistant: Assistant, error: str | None) -> None:
+        self.assistant, self.error, self.loaded_at = assistant, error, time.time()
+        log.info("serving index %s", assistant.searcher.index.version)
+
+    @property
+    def searcher(self) -> Searcher | None:
+        assistant = self.assistant
+        return assistant.searcher if assistant is not None else None
 
     def _refuse(self, wanted: str | None, exc: Exception) -> None:
         reason = str(exc) if isinstance(exc, IndexLoadError) else \
@@ -98,14 +105,14 @@ class IndexHolder:
             if name == refused:
                 continue
             try:
-                searcher = self._load(versions / name)
+                assistant = self._load(versions / name)
             except Exception as exc:  # noqa: BLE001 - try the next older one
                 log.error("fallback version %s not loaded either: %s", name, exc)
                 continue
             message = f"CURRENT names {refused}, which was refused ({reason}); serving {name}, " \
                       f"the newest good version"
             log.warning("%s", message)
-            self._serve(searcher, message)
+            self._serve(assistant, message)
             return True
         return False
 
