@@ -29,7 +29,7 @@ from typing import Iterator
 from core import config as cfg
 from core.masking import mask
 
-from .feedback import EXPORT_BATCH, csv_pieces
+from .export import csv_pieces, table_rows
 
 log = logging.getLogger(__name__)
 
@@ -196,14 +196,8 @@ class QueryLog:
     def rows(self) -> Iterator[tuple]:
         """Every row in id order, read in batches (the table outgrows memory)."""
         if not self.path.exists():
-            return
-        db = connect(self.path)
-        try:
-            cursor = db.execute(f"SELECT {', '.join(COLUMNS)} FROM query_log ORDER BY id")
-            while batch := cursor.fetchmany(EXPORT_BATCH):
-                yield from batch
-        finally:
-            db.close()
+            return iter(())
+        return table_rows(connect(self.path), "query_log", COLUMNS)
 
     def export_csv(self) -> Iterator[str]:
         return csv_pieces(COLUMNS, self.rows())
