@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -100,7 +101,7 @@ class Searcher:
         demoted = products.demote_other_products(self.catalog, fused, mentioned, self.config.other_product_demotion)
         found = candidate_features(self.index, self.catalog, rankings, fused, query.text, text, terms,
                                    mentioned, demoted)
-        return Found(found, terms, bm25_all, tuple(mentioned))
+        return Found(found, frozenset(terms), bm25_all, tuple(mentioned))
 
     def _ended_first(self, query: Query, suggestions, vector, found: "Found", today: dt.date):
         """An ended article that matches better than the best valid suggestion goes first, flagged with its
@@ -130,10 +131,11 @@ class Searcher:
         return found
 
 
+@dataclass(frozen=True)
 class Found:
     """What ``Searcher.candidates`` hands on: the candidates with features, and the query's terms."""
 
-    __slots__ = ("candidates", "terms", "bm25_all", "mentioned")
-
-    def __init__(self, candidates: Candidates, terms: set[str], bm25_all, mentioned: tuple[str, ...]):
-        self.candidates, self.terms, self.bm25_all, self.mentioned = candidates, terms, bm25_all, mentioned
+    candidates: Candidates
+    terms: frozenset[str]
+    bm25_all: np.ndarray | None  # BM25 score of every chunk (None without the BM25 arm)
+    mentioned: tuple[str, ...]  # the products the question names
