@@ -16,7 +16,7 @@ from core.config import Config
 from indexer.build import build, is_current
 from indexer.embed import Embedder
 from indexer.parse import parse_kb
-from retrieval import Query, QueryEncoder, Searcher
+from retrieval import Query, QueryEncoder, SearchResult, Searcher
 from retrieval.train import trainers_for
 from indexer.store import IndexLoadError, load_index, read_manifest, resolve
 
@@ -62,6 +62,11 @@ class Outcome:
     took_ms: float
     signals: tuple[float, ...] = ()  # the confidence model's inputs (retrieval.confidence.SIGNALS)
 
+    @classmethod
+    def of(cls, question: Question, result: SearchResult) -> "Outcome":
+        return cls(question, tuple(s.article_id for s in result.suggestions), result.confident,
+                   result.confidence, result.took_ms, tuple(result.signals.values()))
+
 
 def load_questions(path: Path, known_ids: Iterable[str] | None = None) -> list[Question]:
     known = set(known_ids) if known_ids is not None else None
@@ -101,9 +106,7 @@ def run(searcher: Searcher, questions: list[Question], arms: tuple[str, ...] | N
     searcher.encoder.cache_clear()  # each configuration pays its own query embeddings
     outcomes = []
     for question in questions:
-        result = searcher.search(Query(question.q, top_k=K, arms=arms, fusion=fusion))
-        outcomes.append(Outcome(question, tuple(s.article_id for s in result.suggestions), result.confident,
-                                result.confidence, result.took_ms, tuple(result.signals.values())))
+        outcomes.append(Outcome.of(question, searcher.search(Query(question.q, top_k=K, arms=arms, fusion=fusion))))
     return outcomes
 
 
@@ -117,9 +120,7 @@ def category_holdout(searcher: Searcher, questions: list[Question]) -> list[Outc
         if len(categories) != 1:
             continue
         result = searcher.search(Query(question.q, top_k=K, hidden_categories=tuple(categories)))
-        outcomes.append(Outcome(Question(question.q, (), "category_holdout"),
-                                tuple(s.article_id for s in result.suggestions), result.confident,
-                                result.confidence, result.took_ms, tuple(result.signals.values())))
+        outcomes.append(Outcome.of(Question(question.q, (), "category_holdout"), result))
     return outcomes
 
 
