@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import fcntl
+import functools
 import hashlib
 import platform
 import shutil
@@ -16,7 +17,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from core.config import Config
 
@@ -39,12 +40,20 @@ _INDEX_SHAPING = ("parse.py", "frontmatter.py", "assist_data.py", "markdown_text
                   "bm25.py", "stopwords.txt")
 
 
-def code_fingerprint() -> str:
-    """Hash of that source, recorded in the manifest: an index built by other code may hold other tokens."""
+def source_fingerprint(folder: Path, names: Sequence[str], extra: str = "") -> str:
+    """Hash of the named source files (and ``extra``, e.g. settings): what makes built data stale."""
     digest = hashlib.sha256()
-    for name in _INDEX_SHAPING:
-        digest.update((Path(__file__).parent / name).read_bytes())
+    for name in names:
+        digest.update((Path(folder) / name).read_bytes())
+    digest.update(extra.encode("utf-8"))
     return digest.hexdigest()[:16]
+
+
+@functools.lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """Hash of that source, recorded in the manifest: an index built by other code may hold other tokens.
+    Read once per process (a build asks for it several times; the source does not change under it)."""
+    return source_fingerprint(Path(__file__).parent, _INDEX_SHAPING)
 
 
 def is_current(manifest: dict, parsed: ParsedKB, embedder: Embedder, config: Config,

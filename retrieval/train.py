@@ -12,7 +12,6 @@ ranker's out-of-fold top-1 accuracy on these pseudo-queries (folds by article).
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import zlib
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ import numpy as np
 
 from core.arms import ARMS
 from core.config import Config
+from indexer.build import source_fingerprint
 from indexer.store import Index
 
 from .features import CANDIDATE_FEATURES, Candidates
@@ -112,11 +112,8 @@ class RankerTrainer:
 
     def __init__(self, config: Config):
         self.config = config
-        digest = hashlib.sha256()
-        for name in self.SOURCES:
-            digest.update((Path(__file__).parent / name).read_bytes())
-        digest.update(json.dumps([getattr(config, s) for s in self.SETTINGS]).encode())
-        self.fingerprint = digest.hexdigest()[:16]
+        self.fingerprint = source_fingerprint(Path(__file__).parent, self.SOURCES,
+                                              json.dumps([getattr(config, s) for s in self.SETTINGS]))
 
     def __call__(self, index: Index, directory: Path) -> dict:
         return train(index, self.config, directory)
