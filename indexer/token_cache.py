@@ -31,7 +31,6 @@ class TokenCache:
         self.root = Path(root)
         self.path = self.root / f"tokens-{key}.json"
         self._tokens: dict[str, list[str]] = {}
-        self.tokenized = 0  # texts tokenized by this build (cache misses)
         if load_existing and self.path.exists():
             try:
                 data = json.loads(self.path.read_text("utf-8"))
@@ -46,7 +45,6 @@ class TokenCache:
         missing = {key: text for text, key in zip(texts, hashes) if key not in self._tokens}
         if missing:
             self._tokens.update(zip(missing, tokenize(list(missing.values()))))
-            self.tokenized += len(missing)
         return [self._tokens[key] for key in hashes]
 
     def count_missing(self, hashes: Sequence[str]) -> int:
