@@ -21,7 +21,7 @@ from indexer.build import build
 from indexer.embed import HashEmbedder
 from indexer.store import load_index
 from retrieval import Query, QueryEncoder, Searcher
-from server.querylog import QueryLog, entry_of
+from storage.querylog import QueryLog, entry_of
 
 
 def main(argv=None) -> int:

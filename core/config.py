@@ -138,7 +138,7 @@ class Config:
     query_log: bool = _setting(True, "Append every answered question (masked), its top articles, confidence, "
                                      "latency and triage labels to the query log, from a background thread.")
     query_log_db: str = _setting("querylog.sqlite3", "SQLite file of the query log (append-only).")
-    query_log_retention_days: int = _setting(90, "Days of query log that 'python -m server.querylog prune' keeps "
+    query_log_retention_days: int = _setting(90, "Days of query log that 'python -m storage.querylog prune' keeps "
                                                  "(run it from cron; the server never deletes).")
     query_log_queue: int = _setting(10000, "Query-log entries waiting for the writer thread; past that, new "
                                            "entries are dropped and counted (/readyz), never waited for.")

@@ -10,7 +10,9 @@ from assist import Answer, Assistant
 from indexer.markdown_text import render_html
 from retrieval import Searcher
 
-from . import guard, payloads, querylog
+from storage import querylog
+
+from . import guard, payloads
 from .errors import ApiError
 
 bp = Blueprint("api", __name__)

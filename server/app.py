@@ -12,9 +12,9 @@ from core import config as cfg
 from retrieval import QueryEncoder, Searcher
 
 from . import errors, guard
-from .feedback import FeedbackStore
+from storage.feedback import FeedbackStore
 from .holder import IndexHolder
-from .querylog import QueryLog
+from storage.querylog import QueryLog
 
 
 # CORS applies to these paths only, never to the admin endpoints (customers' text).

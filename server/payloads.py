@@ -13,7 +13,7 @@ from retrieval import ARMS, Query
 from retrieval.fusion import METHODS as FUSION_METHODS
 
 from .errors import ApiError
-from .feedback import ACTIONS, FeedbackEvent
+from storage.feedback import ACTIONS, FeedbackEvent
 
 TOP_K_RANGE = (1, 20)
 MAX_INDEX_VERSION_CHARS = 100

@@ -220,7 +220,7 @@ def test_feedback_is_append_only(app):
     import sqlite3
 
     store = app.extensions["kbs_feedback"]
-    from server.feedback import FeedbackEvent
+    from storage.feedback import FeedbackEvent
 
     store.add(FeedbackEvent("q", "gap", None, None))
     with sqlite3.connect(store.path) as db, pytest.raises(sqlite3.IntegrityError, match="append-only"):

@@ -12,7 +12,7 @@ import sqlite3
 import pytest
 
 from server import create_app
-from server.feedback import FeedbackEvent
+from storage.feedback import FeedbackEvent
 from tests.helpers import TODAY, make_searcher
 
 TOKEN = "correct-horse-battery-staple"
@@ -176,7 +176,7 @@ def test_export_neutralises_formula_cells_and_streams(admin_app):
     ("=1+1", "'=1+1"), ("+1", "'+1"), ("-1", "'-1"), ("@A1", "'@A1"), ("\t=1", "'\t=1"), ("\r=1", "'\r=1"),
     ("1=1", "1=1"), ("", ""), (None, None), (42, 42)])
 def test_csv_cell_neutralisation(cell, exported):
-    from server.export import csv_cell
+    from storage.export import csv_cell
 
     assert csv_cell(cell) == exported
 

@@ -13,8 +13,8 @@ import pytest
 
 from indexer.build import build
 from server import create_app
-from server import querylog
-from server.querylog import Entry, QueryLog, prune
+from storage import querylog
+from storage.querylog import Entry, QueryLog, prune
 from tests.helpers import ROOT, TODAY, http, make_searcher
 
 TOKEN = "correct-horse-battery-staple"
@@ -258,3 +258,17 @@ def test_no_unmasked_number_reaches_the_database_or_the_server_log(built, tmp_pa
         assert raw not in server.output, f"{raw} reached the server log"
     assert "139****5678" in {r["question"][2:13] for r in rows(db)}
     assert "waitress" in server.output.lower(), "the server's output was captured"
+
+
+def test_rows_can_be_read_for_a_period(tmp_path):
+    """The weekly report reads one period: since inclusive, until exclusive, on the UTC time."""
+    log = QueryLog(tmp_path / "q.db")
+    day = dt.datetime(2026, 11, 2, tzinfo=dt.timezone.utc)
+    for n in range(4):
+        log.record(entry(f"问题{n}", at=(day + dt.timedelta(days=n)).timestamp()))
+    assert log.flush()
+    log.close()
+    since, until = (day + dt.timedelta(days=1)).isoformat(), (day + dt.timedelta(days=3)).isoformat()
+    assert [r[3] for r in log.rows(since=since, until=until)] == ["问题1", "问题2"]
+    assert len(list(log.rows(since=since))) == 3
+    assert len(list(log.rows(until=since))) == 1

@@ -62,8 +62,9 @@ class FeedbackStore:
                 (at, event.question, event.article_id, event.action, event.index_version))
             return int(cursor.lastrowid)
 
-    def rows(self) -> Iterator[tuple]:
-        return table_rows(self._connect(), "feedback", COLUMNS)
+    def rows(self, since: str | None = None, until: str | None = None) -> Iterator[tuple]:
+        """Rows in ``COLUMNS`` order, id order; ``since``/``until`` bound ``at`` (ISO UTC text)."""
+        return table_rows(self._connect(), "feedback", COLUMNS, since, until)
 
     def export_csv(self) -> Iterator[str]:
         return csv_pieces(COLUMNS, self.rows())

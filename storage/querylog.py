@@ -7,7 +7,7 @@ queue drops the entry and counts it); one writer thread wakes at most every ``GA
 the texts and inserts what waits in one transaction.
 
 Append-only like feedback: triggers refuse UPDATE, REPLACE and DELETE. Retention is an explicit
-maintenance command, ``python -m server.querylog prune --older-than-days N``: in one transaction it
+maintenance command, ``python -m storage.querylog prune --older-than-days N``: in one transaction it
 writes a cutoff into ``query_log_maintenance`` (the delete trigger lets through only rows older than
 a cutoff found there), deletes, and removes the cutoff again.
 """
@@ -58,7 +58,7 @@ CREATE TRIGGER IF NOT EXISTS query_log_no_update BEFORE UPDATE ON query_log
     BEGIN SELECT RAISE(ABORT, 'query log is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS query_log_no_delete BEFORE DELETE ON query_log
     WHEN NOT EXISTS (SELECT 1 FROM query_log_maintenance WHERE OLD.at < cutoff)
-    BEGIN SELECT RAISE(ABORT, 'query log is append-only; old rows go by: python -m server.querylog prune'); END;
+    BEGIN SELECT RAISE(ABORT, 'query log is append-only; old rows go by: python -m storage.querylog prune'); END;
 CREATE TRIGGER IF NOT EXISTS query_log_no_replace BEFORE INSERT ON query_log
     WHEN NEW.id IS NOT NULL AND EXISTS (SELECT 1 FROM query_log WHERE id = NEW.id)
     BEGIN SELECT RAISE(ABORT, 'query log is append-only'); END;
@@ -193,11 +193,12 @@ class QueryLog:
         return {"enabled": self.enabled, "written": self.written, "dropped": self.dropped,
                 "queued": self._queue.qsize()}
 
-    def rows(self) -> Iterator[tuple]:
-        """Every row in id order, read in batches (the table outgrows memory)."""
+    def rows(self, since: str | None = None, until: str | None = None) -> Iterator[tuple]:
+        """Rows in ``COLUMNS`` order, id order, read in batches (the table outgrows memory);
+        ``since``/``until`` bound ``at`` (ISO UTC text: since inclusive, until exclusive)."""
         if not self.path.exists():
             return iter(())
-        return table_rows(connect(self.path), "query_log", COLUMNS)
+        return table_rows(connect(self.path), "query_log", COLUMNS, since, until)
 
     def export_csv(self) -> Iterator[str]:
         return csv_pieces(COLUMNS, self.rows())
@@ -226,8 +227,8 @@ def prune(path: Path, older_than_days: float, now: dt.datetime | None = None) ->
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m server.querylog prune [--older-than-days N] [--db FILE]``."""
-    parser = argparse.ArgumentParser(prog="python -m server.querylog", description="Maintenance of the query log.")
+    """``python -m storage.querylog prune [--older-than-days N] [--db FILE]``."""
+    parser = argparse.ArgumentParser(prog="python -m storage.querylog", description="Maintenance of the query log.")
     sub = parser.add_subparsers(dest="command", required=True)
     command = sub.add_parser("prune", help="delete rows older than the retention (the only delete there is)")
     command.add_argument("--older-than-days", type=float,

@@ -11,10 +11,20 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # OWASP CSV injection: cells 
 EXPORT_BATCH = 500
 
 
-def table_rows(db: sqlite3.Connection, table: str, columns: Sequence[str]) -> Iterator[tuple]:
-    """Every row of ``table`` in id order, read in batches (a table can outgrow memory); closes ``db``."""
+def table_rows(db: sqlite3.Connection, table: str, columns: Sequence[str],
+               since: str | None = None, until: str | None = None) -> Iterator[tuple]:
+    """Every row of ``table`` in id order, read in batches (a table can outgrow memory); closes ``db``.
+    ``since``/``until`` bound the ``at`` column (ISO 8601 UTC text: since inclusive, until exclusive)."""
+    where, params = [], []
+    if since is not None:
+        where.append("at >= ?")
+        params.append(since)
+    if until is not None:
+        where.append("at < ?")
+        params.append(until)
+    clause = f" WHERE {' AND '.join(where)}" if where else ""
     try:
-        cursor = db.execute(f"SELECT {', '.join(columns)} FROM {table} ORDER BY id")
+        cursor = db.execute(f"SELECT {', '.join(columns)} FROM {table}{clause} ORDER BY id", params)
         while batch := cursor.fetchmany(EXPORT_BATCH):
             yield from batch
     finally:
