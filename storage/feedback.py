@@ -54,8 +54,9 @@ class FeedbackStore:
     def _connect(self) -> sqlite3.Connection:
         return sqlite3.connect(self.path, timeout=10)
 
-    def add(self, event: FeedbackEvent) -> int:
-        at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    def add(self, event: FeedbackEvent, at: dt.datetime | None = None) -> int:
+        """Append one event, stamped now; ``at`` (an aware time) is for replaying a past week (the demo)."""
+        at = (at or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc).isoformat(timespec="seconds")
         with self._connect() as db:
             cursor = db.execute(
                 "INSERT INTO feedback (at, question, article_id, action, index_version) VALUES (?, ?, ?, ?, ?)",
