@@ -14,6 +14,7 @@ from retrieval import QueryEncoder, Searcher
 from . import errors, guard
 from storage.feedback import FeedbackStore
 from .holder import IndexHolder
+from .reports import ReportJobs
 from storage.querylog import QueryLog
 
 
@@ -56,6 +57,7 @@ def create_app(config: cfg.Config | None = None, searcher: Searcher | None = Non
     app.extensions["kbs_holder"] = holder
     app.extensions["kbs_feedback"] = FeedbackStore(Path(config.feedback_db))
     app.extensions["kbs_querylog"] = QueryLog(Path(config.query_log_db), config.query_log, config.query_log_queue)
+    app.extensions["kbs_reports"] = ReportJobs(config, holder, today)
 
     if config.cors_origins:
         from flask_cors import CORS
