@@ -9,6 +9,7 @@ from .hotspots import Tally
 
 TOTAL, ANGRY, URGENT, AXIS, INK = "#9db9d8", "#d9534f", "#f0a030", "#c8c8c8", "#333333"
 FONT = 'font-family="sans-serif" font-size="12"'
+MAX_DAY_LABELS = 12
 
 
 def _svg(width: int, height: int, label: str, body: list[str]) -> str:
@@ -34,9 +35,14 @@ def _legend(x: float, y: float, items: Sequence[tuple[str, str]]) -> list[str]:
     return out
 
 
-def intent_bars(tallies: Sequence[Tally], width: int = 640) -> str:
+def _day_label(n: int, days: int, x: float, y: float, day: str) -> str:
+    """MM-DD under a day's column; on a long period every few days only, so that labels do not overlap."""
+    return _text(x, y, day[5:], "middle") if n % -(-days // MAX_DAY_LABELS) == 0 else ""
+
+
+def intent_bars(tallies: Sequence[Tally], width: int = 500) -> str:
     """One horizontal bar per intent, its angry messages in red from the left."""
-    row, left, right = 24, 110, 90
+    row, left, right = 24, 90, 120
     height = 30 + row * len(tallies)
     top = max((t.questions for t in tallies), default=0) or 1
     scale = (width - left - right) / top
@@ -50,7 +56,7 @@ def intent_bars(tallies: Sequence[Tally], width: int = 640) -> str:
     return _svg(width, height, "Questions per intent, angry ones in red", body)
 
 
-def day_columns(tallies: Sequence[Tally], width: int = 640, height: int = 220) -> str:
+def day_columns(tallies: Sequence[Tally], width: int = 500, height: int = 220) -> str:
     """Questions per day as columns, the angry ones in red at the foot."""
     left, bottom, top_pad = 40, 36, 28
     inner = height - bottom - top_pad
@@ -63,11 +69,11 @@ def day_columns(tallies: Sequence[Tally], width: int = 640, height: int = 220) -
         body += [_rect(x, height - bottom - h, step * 0.7, h, TOTAL, f"{t.label}: {t.questions} questions"),
                  _rect(x, height - bottom - angry, step * 0.7, angry, ANGRY, f"{t.label}: {t.angry} angry"),
                  _text(x + step * 0.35, height - bottom - h - 4, str(t.questions), "middle"),
-                 _text(x + step * 0.35, height - bottom + 16, t.label[5:], "middle")]
+                 _day_label(n, len(tallies), x + step * 0.35, height - bottom + 16, t.label)]
     return _svg(width, height, "Questions per day, angry ones in red", body)
 
 
-def share_lines(tallies: Sequence[Tally], width: int = 640, height: int = 200) -> str:
+def share_lines(tallies: Sequence[Tally], width: int = 500, height: int = 220) -> str:
     """Share of urgent and of angry messages per day (0–100%), days without labels left out."""
     left, bottom, top_pad = 40, 30, 28
     inner = height - bottom - top_pad
@@ -85,6 +91,6 @@ def share_lines(tallies: Sequence[Tally], width: int = 640, height: int = 200) -
             body.append(f'<polyline points="{path}" fill="none" stroke="{color}" stroke-width="2"/>')
         body += [f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{color}"><title>{escape(t.label)}: '
                  f"{of(t) * 100:.1f}%</title></circle>" for x, y, t in points]
-    body += [_text(left + n * step + step / 2, height - bottom + 16, t.label[5:], "middle")
+    body += [_day_label(n, len(tallies), left + n * step + step / 2, height - bottom + 16, t.label)
              for n, t in enumerate(tallies)]
     return _svg(width, height, "Share of urgent and angry messages per day", body)

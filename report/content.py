@@ -8,6 +8,7 @@ from .build import Report
 from .gaps import SHOWN as GAPS_SHOWN
 
 Cell = str | int | float | tuple | None
+FIGURES = ("figure", "value")  # the columns of a table of headline figures (the HTML shows it as tiles)
 
 
 class Percent(float):
@@ -40,7 +41,7 @@ class Section:
 
 
 def sections(report: Report) -> tuple[Section, ...]:
-    return (_service(report), _top(report), _gaps(report), _articles(report), _expiry(report), _hotspots(report))
+    return (_service(report), _hotspots(report), _top(report), _gaps(report), _articles(report), _expiry(report))
 
 
 def _service(r: Report) -> Section:
@@ -54,7 +55,7 @@ def _service(r: Report) -> Section:
     return Section("service", "服务数据 Service figures",
                    "From the query log (one row per answered question) and the agents' feedback events. "
                    "Latency is the server's time per question; percentiles interpolate linearly.",
-                   (Table("service", "Figures", ("figure", "value"), rows, "—"),))
+                   (Table("service", "Figures", FIGURES, rows, "—"),))
 
 
 def _top(r: Report) -> Section:

@@ -7,7 +7,7 @@ from importlib import resources
 
 from . import charts
 from .build import Report
-from .content import Cell, Section, Table, header_lines, sections
+from .content import FIGURES, Cell, Section, Table, header_lines, sections
 
 STYLESHEET = "report.css"
 
@@ -45,8 +45,17 @@ def _charts(report: Report, section_id: str) -> str:
 
 
 def _section(section: Section, figures: str) -> str:
+    tables = "".join(_tiles(t) if t.columns == FIGURES else _table(t) for t in section.tables)
+    if figures:  # the charts say it; their numbers one click away
+        tables = f"<details><summary>数据表 The numbers</summary>{tables}</details>"
     return (f'<section id="{section.id}"><h2>{escape(section.title)}</h2><p class="intro">{escape(section.intro)}</p>'
-            f"{figures}{''.join(_table(t) for t in section.tables)}</section>")
+            f"{figures}{tables}</section>")
+
+
+def _tiles(table: Table) -> str:
+    """A (figure, value) table as a strip of tiles: the headline numbers at a glance."""
+    tiles = "".join(f"<div><dt>{escape(str(label))}</dt><dd>{_cell(value)}</dd></div>" for label, value in table.rows)
+    return f'<dl class="figures {escape(table.name)}">{tiles}</dl>'
 
 
 def _table(table: Table) -> str:

@@ -5,6 +5,7 @@
   const KEY = "kbs-admin-token";
   const $ = (id) => document.getElementById(id);
   let polling = null;
+  let asked = 0;
 
   function day(offset) {
     const d = new Date();
@@ -56,6 +57,7 @@
 
   async function load() {
     clearTimeout(polling);
+    const mine = ++asked;  // an answer to an earlier request (other dates) must not overwrite this one
     const token = sessionStorage.getItem(KEY);
     if (!token) return showLogin();
     const query = new URLSearchParams({ since: $("since").value, until: $("until").value });
@@ -67,6 +69,7 @@
       return status("服务器无法连接 (cannot reach the server)", true);
     }
     const data = await response.json().catch(() => ({}));
+    if (mine !== asked) return;
     if (response.status === 202) {
       const wait = Number(response.headers.get("Retry-After") || 1);
       polling = setTimeout(load, wait * 1000);
