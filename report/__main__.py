@@ -7,14 +7,13 @@ not load, a folder that cannot be written) — one line, no traceback.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import sys
 import time
 from pathlib import Path
 
 from core import config as cfg
 
-from .period import PeriodError, parse_date, parse_period
+from .period import PeriodError, date_or_today, parse_period
 
 SETTINGS = ("embedder", "st_model", "st_query_prompt", "embed_threads", "embed_batch_size", "feedback_db",
             "query_log_db", "report_cluster_similarity", "report_utc_offset_hours", "expiry_warning_days")
@@ -40,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = cfg.load({**cfg.overrides_from(args, SETTINGS), "index_dir": args.index})
         period = parse_period(args.since, args.until, config.report_utc_offset_hours)
-        as_of = parse_date(args.as_of, "as-of") if args.as_of else dt.datetime.now(period.zone).date()
+        as_of = date_or_today(args.as_of, "as-of", config.report_utc_offset_hours)
     except (cfg.ConfigError, PeriodError) as exc:
         return _fail(exc)
     from indexer.embed import EmbedderError, create_embedder

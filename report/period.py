@@ -21,7 +21,7 @@ class Period:
 
     @property
     def zone(self) -> dt.timezone:
-        return dt.timezone(dt.timedelta(hours=self.utc_offset_hours))
+        return shop_zone(self.utc_offset_hours)
 
     def bounds(self) -> tuple[str, str]:
         """ISO 8601 UTC text for ``rows(since, until)``: ``at`` compares as text, second precision."""
@@ -40,6 +40,20 @@ class Period:
     def label(self) -> str:
         last = self.until - dt.timedelta(days=1)
         return self.since.isoformat() if last == self.since else f"{self.since.isoformat()} – {last.isoformat()}"
+
+
+def shop_zone(utc_offset_hours: float) -> dt.timezone:
+    return dt.timezone(dt.timedelta(hours=utc_offset_hours))
+
+
+def shop_today(utc_offset_hours: float) -> dt.date:
+    """Today in the shop's time zone (not the machine's)."""
+    return dt.datetime.now(shop_zone(utc_offset_hours)).date()
+
+
+def date_or_today(text: str | None, name: str, utc_offset_hours: float) -> dt.date:
+    """A date given on a command line, or the shop's today."""
+    return parse_date(text, name) if text else shop_today(utc_offset_hours)
 
 
 def parse_date(text: str, name: str) -> dt.date:

@@ -26,7 +26,7 @@ from storage.feedback import FeedbackEvent
 from storage.querylog import Entry
 
 from .agents import react
-from .period import Period, PeriodError, parse_date
+from .period import Period, PeriodError, date_or_today, shop_zone
 from .sources import open_sources
 from .traffic import Visit, load_seeds, plan_week
 
@@ -61,33 +61,17 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        config = cfg.load({**cfg.overrides_from(args, SETTINGS), "index_dir": args.index})
-        zone = dt.timezone(dt.timedelta(hours=config.report_utc_offset_hours))
-        end_day = parse_date(args.end, "end") if args.end else dt.datetime.now(zone).date()
-        if args.days < 1 or args.per_day < 1:
-            raise PeriodError("--days and --per-day must be at least 1")
-        from indexer.parse import parse_kb
-
-        categories = {a.id: a.category for a in parse_kb(Path(args.kb)).articles}
-        seeds = load_seeds(Path(args.questions), Path(args.triage), categories)
-        server = args.server.rstrip("/")
-        _check_server(server)
+        config, end_day, visits = _plan(args)
+        started = time.perf_counter()
+        asked, events = replay(args.server.rstrip("/"), visits, config, random.Random(args.seed + 1))
     except (cfg.ConfigError, PeriodError, ReplayError, OSError, ValueError, KeyError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    end = dt.datetime.combine(end_day, dt.time(), zone)
-    visits = plan_week(seeds, end, args.days, args.per_day, args.seed, config.report_utc_offset_hours)
-    started = time.perf_counter()
-    try:
-        asked, events = replay(server, visits, config, random.Random(args.seed + 1))
-    except ReplayError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"replayed {asked} questions and {events} feedback events over {args.days} days "
           f"in {time.perf_counter() - started:.0f} s")
     period = Period(end_day - dt.timedelta(days=args.days), end_day, config.report_utc_offset_hours)
     print(f"the report: python -m report --since {period.since} --until {period.until} --out DIR, or "
-          f"{server}/admin/ with the admin token")
+          f"{args.server.rstrip('/')}/admin/ with the admin token")
     if args.no_report:
         return 0
     from .__main__ import SETTINGS as REPORT_SETTINGS, main as report_main
@@ -96,6 +80,21 @@ def main(argv: list[str] | None = None) -> int:
                  for arg in ("--" + name.replace("_", "-"), str(getattr(args, name)))]
     return report_main(["--since", period.since.isoformat(), "--until", period.until.isoformat(), "--out", args.out,
                         *(["--index", args.index] if args.index else []), *forwarded])
+
+
+def _plan(args: argparse.Namespace) -> tuple[cfg.Config, dt.date, list[Visit]]:
+    """The settings, the day after the week, and the week's messages; checks the server is fit first."""
+    config = cfg.load({**cfg.overrides_from(args, SETTINGS), "index_dir": args.index})
+    end_day = date_or_today(args.end, "end", config.report_utc_offset_hours)
+    if args.days < 1 or args.per_day < 1:
+        raise PeriodError("--days and --per-day must be at least 1")
+    from indexer.parse import parse_kb
+
+    categories = {a.id: a.category for a in parse_kb(Path(args.kb)).articles}
+    seeds = load_seeds(Path(args.questions), Path(args.triage), categories)
+    _check_server(args.server.rstrip("/"))
+    end = dt.datetime.combine(end_day, dt.time(), shop_zone(config.report_utc_offset_hours))
+    return config, end_day, plan_week(seeds, end, args.days, args.per_day, args.seed, config.report_utc_offset_hours)
 
 
 def _check_server(server: str) -> None:

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Mapping
 
+from .period import shop_zone
+
 # Topic shares from DOMAIN.md (logistics 39%, returns 24%); the rest split by what agents see most.
 TOPIC_SHARES = {"物流": 0.39, "退换货": 0.24, "售后/质量": 0.10, "商品咨询": 0.10, "活动优惠": 0.07,
                 "售前": 0.04, "支付发票": 0.03, "转人工": 0.02, "闲聊/其他": 0.04}
@@ -79,7 +81,7 @@ def plan_week(seeds: list[Seed], end: dt.datetime, days: int, per_day: int, seed
         by_topic.setdefault(s.topic, []).append(s)
     popularity = {topic: _zipf(items, rng) for topic, items in by_topic.items()}
     topics = [t for t in TOPIC_SHARES if t in by_topic]
-    shop = dt.timezone(dt.timedelta(hours=utc_offset_hours))
+    shop = shop_zone(utc_offset_hours)
     first = (end.astimezone(shop) - dt.timedelta(days=days)).replace(hour=0, minute=0, second=0, microsecond=0)
     day_starts = [first + dt.timedelta(days=d) for d in range(days)]
     counts = _spread(per_day * days, [WEEKDAY_WEIGHTS[d.weekday()] for d in day_starts], rng)
