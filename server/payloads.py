@@ -9,6 +9,7 @@ from typing import Any
 from flask import Request
 
 from assist import ROLES, Turn
+from report import Period, PeriodError, parse_period
 from retrieval import ARMS, Query
 from retrieval.fusion import METHODS as FUSION_METHODS
 
@@ -182,10 +183,8 @@ def feedback_event(body: dict, max_chars: int) -> FeedbackEvent:
     return FeedbackEvent(question_text(body.get("question"), max_chars), action, article_id, version)
 
 
-def report_period(args, utc_offset_hours: float, max_days: int):
+def report_period(args, utc_offset_hours: float, max_days: int) -> Period:
     """``?since=YYYY-MM-DD&until=YYYY-MM-DD`` (until optional: a week) → a report Period, at most ``max_days``."""
-    from report import PeriodError, parse_period
-
     unknown = set(args) - {"since", "until"}
     if unknown:
         raise ApiError(400, "invalid_request", f"unknown parameter(s): {', '.join(sorted(unknown))}")
