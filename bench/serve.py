@@ -63,6 +63,16 @@ class Phase:
         return len(self.latencies) / self.seconds
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of the server process and its children."""
+    process = psutil.Process(pid)
+    total = 0.0
+    for p in [process, *process.children(recursive=True)]:
+        times = p.cpu_times()
+        total += times.user + times.system
+    return total
+
+
 def load_phase(port: int, texts: list[str], clients: int, seconds: float) -> Phase:
     """``clients`` threads, each on its own keep-alive connection, posting distinct questions back to back."""
     latencies: list[float] = []
@@ -150,15 +160,20 @@ def main(argv=None) -> int:
         print(f"/v1/suggest, repeated question (embedding cached)  p50 {percentile(cached, 50):6.1f} ms")
 
         print(f"\n## Concurrent clients, {args.seconds:.0f} s each (distinct questions)")
-        print("| clients | requests | req/s | × 1 client | p50 ms | p95 ms | p99 ms | errors |")
-        print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+        print("(server CPU ms/request: the server's CPU seconds over the phase per answered request; with C cores,\n"
+              " N back-to-back clients cannot average less than N × that / C ms, whatever the server does)")
+        print("| clients | requests | req/s | × 1 client | p50 ms | p95 ms | p99 ms | errors | server CPU ms/request |")
+        print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         alone = None
         for clients in args.clients:
+            before = cpu_seconds(server.pid)
             phase = load_phase(port, texts, clients, args.seconds)
+            cpu_ms = (cpu_seconds(server.pid) - before) * 1000 / max(len(phase.latencies), 1)
             alone = alone or phase.throughput
             print(f"| {clients} | {len(phase.latencies)} | {phase.throughput:.1f} | {phase.throughput / alone:.2f} "
                   f"| {percentile(phase.latencies, 50):.1f} | {percentile(phase.latencies, 95):.1f} "
-                  f"| {percentile(phase.latencies, 99):.1f} | {phase.errors} |", flush=True)
+                  f"| {percentile(phase.latencies, 99):.1f} | {phase.errors} | {cpu_ms:.1f} |", flush=True)
+        print(f"({psutil.cpu_count()} cores; load average {' / '.join(f'{x:.1f}' for x in psutil.getloadavg())})")
         print(f"\n## Server memory\nRSS after loading the shipped KB: {rss:.0f} MiB; "
               f"after the load test: {psutil.Process(server.pid).memory_info().rss / 2**20:.0f} MiB")
     finally:

@@ -59,11 +59,14 @@ def occupy(encoder, embedder, results):
     return thread
 
 
-def test_under_load_a_lane_embeds_the_waiting_texts_in_batches_best_first():
+def test_under_load_a_lane_embeds_the_waiting_texts_in_batches_best_first(monkeypatch):
+    from retrieval import encoder as module
+
+    monkeypatch.setattr(module, "SECONDS_PER_CHAR", 10.0)  # length decides, however slow the test machine
     embedder, results = GatedEmbedder(), {}
     encoder = QueryEncoder(embedder, 0, batch=3)
     threads = occupy(encoder, embedder, results)
-    long_text = "第五条" + "长" * 57  # expected to take 72 ms: the four short ones, though later, finish first
+    long_text = "第五条" + "长" * 57  # the four short ones, though later, are expected to finish first
     waiting = [long_text, "一", "二二", "三三三", "四四四四"]
     for text in waiting:  # one at a time, so that the arrival order is known
         threads += encode_in_background(encoder, [text], results)
