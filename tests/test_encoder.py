@@ -11,19 +11,20 @@ from retrieval.types import DeadlineExceeded
 
 
 class GatedEmbedder:
-    """The hash embedder, recording each call's texts; the first call waits for ``release``."""
+    """The hash embedder, recording each call's texts; the first call (or the call with ``gate_on``)
+    waits for ``release``."""
 
-    def __init__(self, fail_on: str | None = None):
+    def __init__(self, fail_on: str | None = None, gate_on: str | None = None):
         self.inner = HashEmbedder()
         self.id, self.dim = self.inner.id, self.inner.dim
         self.calls: list[list[str]] = []
         self.busy, self.release = threading.Event(), threading.Event()
-        self.fail_on = fail_on
+        self.fail_on, self.gate_on = fail_on, gate_on
 
     def embed(self, texts, mode):
-        first = not self.calls
+        gated = self.gate_on in texts if self.gate_on else not self.calls
         self.calls.append(list(texts))
-        if first:
+        if gated:
             self.busy.set()
             self.release.wait(10)
         if self.fail_on in texts:
@@ -109,13 +110,13 @@ def test_batch_one_never_batches():
 
 
 def test_an_idle_lane_takes_the_work_while_another_is_busy():
-    first, second, results = GatedEmbedder(), GatedEmbedder(), {}
-    second.release.set()
+    long_text = "很长的第一条客户消息" * 5
+    first, second, results = GatedEmbedder(gate_on=long_text), GatedEmbedder(gate_on=long_text), {}
     encoder = QueryEncoder(first, 0, more=[second])
     assert encoder.lanes == 2
-    threads = encode_in_background(encoder, ["很长的第一条客户消息" * 5], results)
-    assert first.busy.wait(10) or second.busy.wait(10)
-    busy, idle = (first, second) if first.calls else (second, first)
+    threads = encode_in_background(encoder, [long_text], results)
+    wait_until(lambda: first.busy.is_set() or second.busy.is_set())
+    busy, idle = (first, second) if first.busy.is_set() else (second, first)
     started = time.monotonic()
     encoder.encode("发货时间", deadline=time.monotonic() + 5)
     assert time.monotonic() - started < 1, "the second lane did not wait for the busy one"
