@@ -50,6 +50,44 @@ def questions(n: int) -> list[str]:
     return out[:n]
 
 
+def drive(ports: list[int], texts: list[str], clients: int, seconds: float) -> tuple[list[float], int, float]:
+    """``clients`` threads, each on its own connection to one of ``ports`` (client k to ports[k % n]),
+    posting distinct questions for ``seconds``: (latencies in ms, errors, elapsed seconds)."""
+    latencies: list[float] = []
+    errors = [0]
+    lock = threading.Lock()
+    stop_at = time.monotonic() + seconds
+
+    def client(k: int):
+        port, offset = ports[k % len(ports)], k * 37
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        i = offset
+        mine = []
+        while time.monotonic() < stop_at:
+            try:
+                status, ms = post(c, texts[i % len(texts)] + f"#{offset}")
+                if status != 200:
+                    with lock:
+                        errors[0] += 1
+                mine.append(ms)
+            except (OSError, http.client.HTTPException):
+                with lock:
+                    errors[0] += 1
+                c.close()
+                c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            i += 1
+        with lock:
+            latencies.extend(mine)
+
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
+    started = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return latencies, errors[0], time.monotonic() - started
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kb", default="kb")
@@ -102,41 +140,10 @@ def main(argv=None) -> int:
               f"   p99 {percentile(single, 99):6.1f} ms   -> p50 = {percentile(single, 50) / p50_bare:.2f}x bare embedding")
         print(f"/v1/suggest, repeated question (embedding cached)  p50 {percentile(cached, 50):6.1f} ms")
 
-        latencies: list[float] = []
-        errors = [0]
-        lock = threading.Lock()
-        stop_at = time.monotonic() + args.seconds
-
-        def client(offset: int):
-            c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-            i = offset
-            mine = []
-            while time.monotonic() < stop_at:
-                try:
-                    status, ms = post(c, texts[i % len(texts)] + f"#{offset}")
-                    if status != 200:
-                        with lock:
-                            errors[0] += 1
-                    mine.append(ms)
-                except (OSError, http.client.HTTPException):
-                    with lock:
-                        errors[0] += 1
-                    c.close()
-                    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-                i += 1
-            with lock:
-                latencies.extend(mine)
-
-        threads = [threading.Thread(target=client, args=(k * 37,)) for k in range(args.clients)]
-        started = time.monotonic()
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        elapsed = time.monotonic() - started
+        latencies, errors, elapsed = drive([port], texts, args.clients, args.seconds)
         print(f"\n## {args.clients} concurrent clients for {args.seconds:.0f} s (distinct questions)")
         print(f"requests {len(latencies)}, {len(latencies) / elapsed:.1f} req/s, p50 {percentile(latencies, 50):.1f} ms, "
-              f"p99 {percentile(latencies, 99):.1f} ms, errors {errors[0]}")
+              f"p99 {percentile(latencies, 99):.1f} ms, errors {errors}")
         print(f"\n## Server memory\nRSS after loading the shipped KB: {rss:.0f} MiB; "
               f"after the load test: {psutil.Process(server.pid).memory_info().rss / 2**20:.0f} MiB")
     finally:
