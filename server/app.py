@@ -10,7 +10,7 @@ from flask.json.provider import DefaultJSONProvider
 
 from core import config as cfg
 from retrieval import QueryEncoder, Searcher
-from storage import open_stores
+from storage.stores import open_stores
 
 from . import errors, guard
 from .holder import IndexHolder

@@ -7,7 +7,7 @@ import sqlite3
 from pathlib import Path
 
 from core.config import Config
-from storage import Stores, open_stores
+from storage.stores import Stores, open_stores
 from storage.connect import open_database
 from storage.db import Database
 

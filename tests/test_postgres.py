@@ -11,7 +11,8 @@ import pytest
 
 from server import create_app
 from server.launcher import free_port
-from storage import StorageError, open_stores
+from storage import StorageError
+from storage.stores import open_stores
 from storage.feedback import FeedbackEvent
 from tests.backends import PostgresBackend, SqliteBackend
 from tests.helpers import ROOT, TODAY, make_searcher

@@ -12,8 +12,8 @@ import time
 import pytest
 
 from storage import querylog
-from storage.feedback import FeedbackEvent
-from storage.querylog import Entry, prune
+from storage.feedback import FeedbackEvent, FeedbackStore
+from storage.querylog import Entry, QueryLog, prune
 from tests.backends import attacks
 
 
@@ -240,8 +240,6 @@ def test_entries_are_written_in_batches(backend, monkeypatch):
 def test_many_writers_at_once_like_replicas(backend):
     """Two 'replicas' (two handles on the same database, each with its query log and feedback) and eight
     request threads each: every row arrives once, ids are unique."""
-    from storage import FeedbackStore, QueryLog
-
     replicas = [(FeedbackStore(backend.database("feedback")), QueryLog(backend.database("query_log")))
                 for _ in range(2)]
     ids: list[int] = []
@@ -268,3 +266,16 @@ def test_many_writers_at_once_like_replicas(backend):
         assert sorted(r["question"] for r in rows) == expected
         assert len({r["id"] for r in rows}) == len(rows)
     assert sorted(ids) == sorted(r["id"] for r in backend.table("feedback"))
+
+
+def test_the_prune_command_runs_as_a_module_with_one_line_of_error(tmp_path):
+    """``python -m storage.querylog``: the package must not import the module first (runpy would warn)."""
+    import subprocess
+    import sys
+
+    from tests.helpers import ROOT
+
+    done = subprocess.run([sys.executable, "-m", "storage.querylog", "prune", "--db", str(tmp_path / "none.sqlite3")],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [f"error: no query log at {tmp_path / 'none.sqlite3'}"]
