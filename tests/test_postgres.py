@@ -113,10 +113,9 @@ def test_python_m_server_exits_2_with_one_line(tmp_path, pg_cluster):
                           cwd=ROOT, env={"KBS_DATABASE_URL": url, "PATH": "/usr/bin:/bin"}, capture_output=True,
                           text=True, timeout=120)
     assert done.returncode == 2, done.stderr
-    assert done.stderr.strip().splitlines() == [
-        f"error: cannot connect to the database postgresql://kbs:***@127.0.0.1:{pg_cluster.port}/postgres: "
-        f"connection failed: connection to server at \"127.0.0.1\", port {pg_cluster.port} failed: "
-        "FATAL: password authentication failed for user \"kbs\""]
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith(f"error: cannot connect to the database postgresql://kbs:***@127.0.0.1:{pg_cluster.port}"
+                           f"/postgres: ") and "password authentication failed" in line
     assert "s3cret" not in done.stdout + done.stderr
 
 
@@ -135,6 +134,10 @@ def test_replicas_starting_together_create_the_tables_once(pg):
     for t in threads:
         t.join()
     assert errors == [] and len(started) == 4
+
+
+def test_the_url_is_not_in_the_settings_repr(pg):
+    assert pg.cluster.password not in repr(pg.config) and "database_url" not in repr(pg.config)
 
 
 def test_the_writer_and_the_pool_survive_a_dropped_connection(pg):
