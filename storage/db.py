@@ -99,6 +99,7 @@ class Database(ABC):
 
     where: str
     errors: tuple[type[BaseException], ...]
+    returning_id = " RETURNING id"  # appended to an INSERT whose new id is wanted ("": the cursor's lastrowid)
 
     @abstractmethod
     def create(self, table: Table) -> None:

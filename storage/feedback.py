@@ -43,7 +43,8 @@ class FeedbackStore:
         row = storable((at, event.question, event.article_id, event.action, event.index_version))
         try:
             with self.db.transaction() as session:
-                return int(session.execute(TABLE.insert_sql + " RETURNING id", row).fetchone()[0])
+                cursor = session.execute(TABLE.insert_sql + self.db.returning_id, row)
+                return int(cursor.fetchone()[0] if self.db.returning_id else cursor.lastrowid)
         except self.db.errors as exc:
             raise StorageError(f"feedback not stored: {type(exc).__name__}") from None  # its text is a customer's
 

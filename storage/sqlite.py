@@ -55,6 +55,7 @@ class SqliteDatabase(Database):
     the last commits to a power cut, never to a crash of the process."""
 
     errors = (sqlite3.Error,)
+    returning_id = ""  # SQLite before 3.35 knows no RETURNING; lastrowid is the new id
 
     def __init__(self, path: Path | str, synchronous: str = "FULL"):
         self.path = Path(path)
