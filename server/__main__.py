@@ -34,11 +34,13 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from indexer.embed import EmbedderError
 
+    from storage import StorageError
+
     from .app import create_app
 
     try:
         app = create_app(config)
-    except EmbedderError as exc:
+    except (EmbedderError, StorageError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     holder = app.extensions["kbs_holder"]
@@ -53,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         serve(app, config)
     finally:
-        app.extensions["kbs_querylog"].close()  # write what is still queued
+        app.extensions["kbs_stores"].close()  # write what the query log still holds
     return 0
 
 

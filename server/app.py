@@ -11,11 +11,10 @@ from flask.json.provider import DefaultJSONProvider
 
 from core import config as cfg
 from retrieval import QueryEncoder, Searcher
+from storage.stores import open_stores
 
 from . import errors, guard
-from storage.feedback import FeedbackStore
 from .holder import IndexHolder
-from storage.querylog import QueryLog
 
 
 # CORS applies to these paths only, never to the admin endpoints (customers' text).
@@ -56,6 +55,11 @@ def create_app(config: cfg.Config | None = None, searcher: Searcher | None = Non
     app.json.ensure_ascii = False
     app.json.sort_keys = False
     app.extensions["kbs_config"] = config
+    # first: a wrong database_url or an unreachable server stops the start before any model loads
+    stores = open_stores(config)
+    app.extensions["kbs_stores"] = stores
+    app.extensions["kbs_feedback"] = stores.feedback
+    app.extensions["kbs_querylog"] = stores.query_log
 
     if searcher is not None:
         holder = IndexHolder(Path(config.index_dir), searcher.encoder, config, today, searcher=searcher)
@@ -64,8 +68,6 @@ def create_app(config: cfg.Config | None = None, searcher: Searcher | None = Non
         holder.reload()
         holder.start_watching(config.reload_interval)
     app.extensions["kbs_holder"] = holder
-    app.extensions["kbs_feedback"] = FeedbackStore(Path(config.feedback_db))
-    app.extensions["kbs_querylog"] = QueryLog(Path(config.query_log_db), config.query_log, config.query_log_queue)
 
     if config.cors_origins:
         from flask_cors import CORS
