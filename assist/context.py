@@ -35,11 +35,16 @@ def carry_over(model: TriageModel, catalog: Catalog, text: str, earlier: list[st
     keeps the earlier topic but not the earlier product (那面霜呢 after 鲜花饼保质期多久 → 面霜 + 保质期多久)."""
     thread = ""
     for turn in earlier:
-        if _substantive(model, turn):
+        if _substantive(model, turn) and (not thread or _names_topic(model, catalog, turn)):
             thread = _resolve(model, catalog, turn, thread, max_chars)[0]
     if not thread or not is_followup(model, text, max_chars):
         return text, ()
     return _resolve(model, catalog, text, thread, max_chars)
+
+
+def _names_topic(model: TriageModel, catalog: Catalog, text: str) -> bool:
+    """A turn with an intent cue or a product: it can open a thread. An address or 照片发你了 cannot."""
+    return bool(model.intent_cues.scores(clean(text))) or bool(products_in(catalog, text, None))
 
 
 def _resolve(model: TriageModel, catalog: Catalog, text: str, thread: str, max_chars: int) -> tuple[str, tuple]:
@@ -58,14 +63,16 @@ def _resolve(model: TriageModel, catalog: Catalog, text: str, thread: str, max_c
 def rounds(model: TriageModel, earlier: list[str], intent: str, message: str = "") -> int:
     """Customer turns on the current topic, this message included, counted back to the last turn that closed a
     topic (好的/谢谢) or was about another topic. The topic is the cue intent of the message (or, for a bare push,
-    of the nearest earlier turn with one; else ``intent``); pushes (在吗？？) and turns without a cue stay in."""
+    of the nearest earlier turn with one; else ``intent``); pushes (在吗？？) and turns without a cue stay in, and so
+    do turns whose cues are too weak (``topic_switch_cue``) to say the customer moved on (寄回去了 → 显示签收了)."""
+    switch = float(model.taxonomy["handoff"].get("topic_switch_cue", 0.0))
     topic = _cue_intent(model, clean(message)) if message else intent
     count = 1
     for text in reversed(earlier):
         text = clean(text)
         if model.flat["closure"].total(text) > 0:
             break
-        found = _cue_intent(model, text)
+        found = _cue_intent(model, text, switch)
         if found is not None and topic is not None and found != topic:
             break
         topic = topic or found
@@ -73,12 +80,12 @@ def rounds(model: TriageModel, earlier: list[str], intent: str, message: str = "
     return count
 
 
-def _cue_intent(model: TriageModel, text: str) -> str | None:
-    """The intent an earlier turn's cue words point at (None for a push or a turn without cues)."""
+def _cue_intent(model: TriageModel, text: str, at_least: float = 0.0) -> str | None:
+    """The intent an earlier turn's cue words point at (None for a push, or when no cue sums to ``at_least``)."""
     if model.flat["push"].total(text) > 0:
         return None
-    scores = model.intent_cues.scores(text)
-    return max(scores, key=lambda label: scores[label][0]) if scores else None
+    scores = {label: score for label, (score, _) in model.intent_cues.scores(text).items() if score >= at_least}
+    return max(scores, key=scores.get) if scores else None
 
 
 def escalation(model: TriageModel, earlier: list[str], emotion: str, score: float) -> tuple[str, ...]:

@@ -52,7 +52,9 @@ def _combine(names, cue_scores, extra: dict[str, float]) -> dict[str, float]:
 
 def intent(model: TriageModel, text: str, context_text: str, result: SearchResult | None, top, weights) -> Label:
     cues = model.intent_cues.scores(text)
-    if context_text:  # a follow-up: the earlier topic's cues count half
+    own = max((score for score, _ in cues.values()), default=0.0)
+    # a follow-up: the earlier topic's cues count half, unless the message names a topic of its own
+    if context_text and own < float(model.scoring.get("own_topic_cue", 2.0)):
         for label, (score, evidence) in model.intent_cues.scores(clean(context_text), "context").items():
             own = cues.get(label, (0.0, []))
             cues[label] = (own[0] + score / 2, own[1] + evidence)

@@ -97,6 +97,8 @@ def _labels(taxonomy: dict, text: str, report: _Report) -> dict[str, tuple[str, 
             report(rel, _line(text, key), "error", f"{key} labels must include {', '.join(sorted(want))}")
     if not isinstance(handoff.get("rounds_over", 3), int):
         report(rel, _line(text, "rounds_over"), "error", "'handoff.rounds_over' must be an integer")
+    if not isinstance(handoff.get("topic_switch_cue", 0), (int, float)):
+        report(rel, _line(text, "topic_switch_cue"), "error", "'handoff.topic_switch_cue' must be a number")
     for intent in intents:
         unknown = set(intent.get("wins_over") or ()) - set(labels["intent"])
         if unknown:
