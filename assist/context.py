@@ -60,14 +60,15 @@ def _resolve(model: TriageModel, catalog: Catalog, text: str, thread: str, max_c
     return f"{text} {carried}", (carried,)
 
 
-def rounds(model: TriageModel, earlier: list[str], intent: str, message: str = "") -> int:
-    """Customer turns on the current topic, this message included, counted back to the last turn that closed a
-    topic (好的/谢谢) or was about another topic. The topic is the cue intent of the message (or, for a bare push,
-    of the nearest earlier turn with one; else ``intent``); pushes (在吗？？) and turns without a cue stay in, and so
-    do turns whose cues are too weak (``topic_switch_cue``) to say the customer moved on (寄回去了 → 显示签收了)."""
+def thread(model: TriageModel, earlier: list[str], intent: str, message: str = "") -> list[str]:
+    """The earlier customer turns on the current topic (oldest first), back to the last turn that closed a topic
+    (好的/谢谢) or was about another topic; with this message they are its rounds. The topic is the cue intent of
+    the message (or, for a bare push, of the nearest earlier turn with one; else ``intent``); pushes (在吗？？) and
+    turns without a cue stay in, and so do turns whose cues are too weak (``topic_switch_cue``) to say the
+    customer moved on (寄回去了 → 显示签收了)."""
     switch = float(model.taxonomy["handoff"].get("topic_switch_cue", 0.0))
     topic = _cue_intent(model, clean(message)) if message else intent
-    count = 1
+    turns: list[str] = []
     for text in reversed(earlier):
         text = clean(text)
         if model.flat["closure"].total(text) > 0:
@@ -76,8 +77,8 @@ def rounds(model: TriageModel, earlier: list[str], intent: str, message: str = "
         if found is not None and topic is not None and found != topic:
             break
         topic = topic or found
-        count += 1
-    return count
+        turns.append(text)
+    return turns[::-1]
 
 
 def _cue_intent(model: TriageModel, text: str, at_least: float = 0.0) -> str | None:

@@ -9,7 +9,7 @@ from core.config import Config
 from retrieval import Query, SearchResult, Searcher
 
 from . import comfort as comfort_lines
-from .context import carry_over, customer_texts, escalation, rounds
+from .context import carry_over, customer_texts, escalation, thread
 from .model import TriageModel
 from .triage import triage
 from .types import Comfort, Context, Triage, Turn
@@ -45,7 +45,7 @@ class Assistant:
             return Answer(result, None, None, (time.perf_counter() - started) * 1000.0)
         model = self.model
         found = triage(model, query.text, result, Context(search_text, carried), " ".join(carried),
-                       rounds_of=lambda intent: rounds(model, earlier, intent, query.text),
+                       thread_of=lambda intent: thread(model, earlier, intent, query.text),
                        escalation_of=lambda emotion, score: escalation(model, earlier, emotion, score))
         return Answer(result, found, comfort_lines.choose(model, found), (time.perf_counter() - started) * 1000.0)
 
