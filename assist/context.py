@@ -65,8 +65,10 @@ def thread(model: TriageModel, earlier: list[str], intent: str, message: str = "
     (好的/谢谢) or was about another topic; with this message they are its rounds. The topic is the cue intent of
     the message (or, for a bare push, of the nearest earlier turn with one; else ``intent``); pushes (在吗？？) and
     turns without a cue stay in, and so do turns whose cues are too weak (``topic_switch_cue``) to say the
-    customer moved on (寄回去了 → 显示签收了)."""
+    customer moved on (寄回去了 → 显示签收了), and turns about the channel (``topic_neutral``: 转人工) that
+    push the same problem."""
     switch = float(model.taxonomy["handoff"].get("topic_switch_cue", 0.0))
+    neutral = set(model.taxonomy["handoff"].get("topic_neutral") or ())
     topic = _cue_intent(model, clean(message)) if message else intent
     turns: list[str] = []
     for text in reversed(earlier):
@@ -74,6 +76,7 @@ def thread(model: TriageModel, earlier: list[str], intent: str, message: str = "
         if model.flat["closure"].total(text) > 0:
             break
         found = _cue_intent(model, text, switch)
+        found = None if found in neutral else found  # 转人工 in the middle of a delay is still the delay
         if found is not None and topic is not None and found != topic:
             break
         topic = topic or found

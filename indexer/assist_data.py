@@ -101,7 +101,8 @@ def _labels(taxonomy: dict, text: str, report: _Report) -> dict[str, tuple[str, 
         report(rel, _line(text, "topic_switch_cue"), "error", "'handoff.topic_switch_cue' must be a number")
     for key, field, section, known in (("urgency", "carried", urgency, "reason"),
                                        ("handoff", "carried", handoff, "handoff"),
-                                       ("urgency", "escalation_high_emotions", urgency, "emotion")):
+                                       ("urgency", "escalation_high_emotions", urgency, "emotion"),
+                                       ("handoff", "topic_neutral", handoff, "intent")):
         unknown = set(section.get(field) or ()) - set(labels[known])
         if unknown:
             report(rel, _line(text, field), "error", f"{key}.{field} names unknown {known}(s) {sorted(unknown)}")

@@ -214,3 +214,17 @@ def test_lint_rejects_carried_reasons_the_taxonomy_does_not_declare(kb_copy):
                         encoding="utf-8")
     messages = [d.message for d in parse_kb(kb_copy, today=TODAY).errors]
     assert any("urgency.carried" in m and "mood" in m for m in messages), messages
+
+
+@pytest.mark.parametrize("question, reason", [
+    ("我要申请平台介入", "complaint"),  # a complaint to the platform
+    ("请问有人工吗", "request"),  # asks for one, unlike 你是人工吗
+    ("牛轧糖里有颗石子 牙都崩了", "risk"),  # an injury
+])
+def test_more_hand_off_phrasings(client, question, reason):
+    assert ask(client, question)["triage"]["handoff"]["reason"] == reason
+
+
+def test_the_cardigans_name_is_no_foreign_object(client):
+    triage = ask(client, "羊毛针织开衫可以机洗吗")["triage"]
+    assert triage["intent"]["label"] != "售后/质量" and triage["urgency"]["label"] != "high"
