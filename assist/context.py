@@ -33,13 +33,20 @@ def carry_over(model: TriageModel, catalog: Catalog, text: str, earlier: list[st
     """(text retrieval should run on, what was carried over). Each earlier customer turn is resolved in order,
     so a follow-up of a follow-up still finds the original topic. A follow-up that names its own product
     keeps the earlier topic but not the earlier product (那面霜呢 after 鲜花饼保质期多久 → 面霜 + 保质期多久)."""
+    thread = topic(model, catalog, earlier, max_chars)
+    if not thread or not is_followup(model, text, max_chars) or model.flat["closure"].total(clean(text)) > 0:
+        return text, ()  # 好的 谢谢 closes the topic: nothing to carry over
+    return _resolve(model, catalog, text, thread, max_chars)
+
+
+def topic(model: TriageModel, catalog: Catalog, earlier: list[str], max_chars: int) -> str:
+    """The conversation's open topic: the last earlier customer turn that names one, its own follow-ups resolved
+    (an address or 照片发你了 names none)."""
     thread = ""
     for turn in earlier:
         if _substantive(model, turn) and (not thread or _names_topic(model, catalog, turn)):
             thread = _resolve(model, catalog, turn, thread, max_chars)[0]
-    if not thread or not is_followup(model, text, max_chars):
-        return text, ()
-    return _resolve(model, catalog, text, thread, max_chars)
+    return thread
 
 
 def _names_topic(model: TriageModel, catalog: Catalog, text: str) -> bool:
