@@ -8,7 +8,7 @@ PORT   ?= 8080
 KB     ?= kb
 INDEX  ?= index
 
-.PHONY: setup setup-dev browser index serve test test-fast bench eval clean
+.PHONY: setup setup-dev browser postgres index serve test test-fast bench eval clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -19,11 +19,11 @@ $(VENV)/.runtime: pyproject.toml | $(PY)
 	touch $@
 
 $(VENV)/.dev: pyproject.toml | $(PY)
-	$(PY) -m pip install -q -e '.[st,test]'
+	$(PY) -m pip install -q -e '.[st,test,postgres]'
 	touch $@ $(VENV)/.runtime
 
 setup: $(VENV)/.runtime          ## runtime only (no torch)
-setup-dev: $(VENV)/.dev          ## runtime + sentence-transformers + test tools
+setup-dev: $(VENV)/.dev          ## runtime + sentence-transformers + test tools + psycopg
 
 browser:                         ## Debian's Chromium + CJK fonts for the browser tests (apt-get, as root)
 	@if ! dpkg -s chromium fonts-noto-cjk >/dev/null 2>&1; then \
@@ -32,13 +32,24 @@ browser:                         ## Debian's Chromium + CJK fonts for the browse
 	  else echo "note: /usr/bin/chromium missing; browser tests will be skipped (apt-get install chromium)"; fi; \
 	fi
 
+# The tests start their own throw-away cluster (initdb + pg_ctl in a temp dir); the package's own cluster
+# is not wanted, so it is not created (createcluster.conf) where this target installs the package.
+postgres:                        ## Debian's PostgreSQL server binaries for the Postgres storage tests (apt-get, as root)
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-common && \
+	    sed -i 's/^#* *create_main_cluster *=.*/create_main_cluster = false/' /etc/postgresql-common/createcluster.conf && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; \
+	  else echo "note: PostgreSQL's initdb missing; the Postgres storage tests will be skipped (apt-get install postgresql)"; fi; \
+	fi
+
 index: setup                     ## build (incrementally) and publish the index of $(KB)
 	$(PY) -m indexer build --kb $(KB) --out $(INDEX)
 
 serve: index                     ## build the index, then serve it on $(HOST):$(PORT)
 	$(PY) -m server --index $(INDEX) --host $(HOST) --port $(PORT)
 
-test: setup-dev browser          ## the whole test suite (what CI runs)
+test: setup-dev browser postgres ## the whole test suite (what CI runs)
 	$(PY) -m pytest
 
 test-fast: setup-dev              ## the fast tier: no real model, no browser (seconds)

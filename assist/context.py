@@ -33,13 +33,25 @@ def carry_over(model: TriageModel, catalog: Catalog, text: str, earlier: list[st
     """(text retrieval should run on, what was carried over). Each earlier customer turn is resolved in order,
     so a follow-up of a follow-up still finds the original topic. A follow-up that names its own product
     keeps the earlier topic but not the earlier product (那面霜呢 after 鲜花饼保质期多久 → 面霜 + 保质期多久)."""
+    thread = topic(model, catalog, earlier, max_chars)
+    if not thread or not is_followup(model, text, max_chars) or model.flat["closure"].total(clean(text)) > 0:
+        return text, ()  # 好的 谢谢 closes the topic: nothing to carry over
+    return _resolve(model, catalog, text, thread, max_chars)
+
+
+def topic(model: TriageModel, catalog: Catalog, earlier: list[str], max_chars: int) -> str:
+    """The conversation's open topic: the last earlier customer turn that names one, its own follow-ups resolved
+    (an address or 照片发你了 names none)."""
     thread = ""
     for turn in earlier:
-        if _substantive(model, turn):
+        if _substantive(model, turn) and (not thread or _names_topic(model, catalog, turn)):
             thread = _resolve(model, catalog, turn, thread, max_chars)[0]
-    if not thread or not is_followup(model, text, max_chars):
-        return text, ()
-    return _resolve(model, catalog, text, thread, max_chars)
+    return thread
+
+
+def _names_topic(model: TriageModel, catalog: Catalog, text: str) -> bool:
+    """A turn with an intent cue or a product: it can open a thread. An address or 照片发你了 cannot."""
+    return bool(model.intent_cues.scores(clean(text))) or bool(products_in(catalog, text, None))
 
 
 def _resolve(model: TriageModel, catalog: Catalog, text: str, thread: str, max_chars: int) -> tuple[str, tuple]:
@@ -55,30 +67,36 @@ def _resolve(model: TriageModel, catalog: Catalog, text: str, thread: str, max_c
     return f"{text} {carried}", (carried,)
 
 
-def rounds(model: TriageModel, earlier: list[str], intent: str, message: str = "") -> int:
-    """Customer turns on the current topic, this message included, counted back to the last turn that closed a
-    topic (好的/谢谢) or was about another topic. The topic is the cue intent of the message (or, for a bare push,
-    of the nearest earlier turn with one; else ``intent``); pushes (在吗？？) and turns without a cue stay in."""
+def thread(model: TriageModel, earlier: list[str], intent: str, message: str = "") -> list[str]:
+    """The earlier customer turns on the current topic (oldest first), back to the last turn that closed a topic
+    (好的/谢谢) or was about another topic; with this message they are its rounds. The topic is the cue intent of
+    the message (or, for a bare push, of the nearest earlier turn with one; else ``intent``); pushes (在吗？？) and
+    turns without a cue stay in, and so do turns whose cues are too weak (``topic_switch_cue``) to say the
+    customer moved on (寄回去了 → 显示签收了), and turns about the channel (``topic_neutral``: 转人工) that
+    push the same problem."""
+    switch = float(model.taxonomy["handoff"].get("topic_switch_cue", 0.0))
+    neutral = set(model.taxonomy["handoff"].get("topic_neutral") or ())
     topic = _cue_intent(model, clean(message)) if message else intent
-    count = 1
+    turns: list[str] = []
     for text in reversed(earlier):
         text = clean(text)
         if model.flat["closure"].total(text) > 0:
             break
-        found = _cue_intent(model, text)
+        found = _cue_intent(model, text, switch)
+        found = None if found in neutral else found  # 转人工 in the middle of a delay is still the delay
         if found is not None and topic is not None and found != topic:
             break
         topic = topic or found
-        count += 1
-    return count
+        turns.append(text)
+    return turns[::-1]
 
 
-def _cue_intent(model: TriageModel, text: str) -> str | None:
-    """The intent an earlier turn's cue words point at (None for a push or a turn without cues)."""
+def _cue_intent(model: TriageModel, text: str, at_least: float = 0.0) -> str | None:
+    """The intent an earlier turn's cue words point at (None for a push, or when no cue sums to ``at_least``)."""
     if model.flat["push"].total(text) > 0:
         return None
-    scores = model.intent_cues.scores(text)
-    return max(scores, key=lambda label: scores[label][0]) if scores else None
+    scores = {label: score for label, (score, _) in model.intent_cues.scores(text).items() if score >= at_least}
+    return max(scores, key=scores.get) if scores else None
 
 
 def escalation(model: TriageModel, earlier: list[str], emotion: str, score: float) -> tuple[str, ...]:

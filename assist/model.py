@@ -115,6 +115,19 @@ class TriageModel:
         return tuple(self.taxonomy["urgency"]["levels"])
 
 
+# Traditional characters customers type (Taiwan, Hong Kong, some phones) → the simplified ones the cues are
+# written in, one character for one: the common characters of a shop chat, not a full converter.
+_TRADITIONAL = str.maketrans(
+    "們這還沒發貨嗎麼錢換質過膚臉價買賣遞運費單號處訂說話請問題東褲顏碼當時間會點樣兒裡裏餅堅壞爛變黴蟲髮頭長寬幾後帶給讓務態評訴專業電優劵紅腫癢醫嬰寶氣無語騙滿謝讚歡愛開關簽驛櫃輸轉達區郵應該為覺實際圖對"
+    "錯補償賠詢聯繫係機個經闆負責動總體驗證偽禮庫現壓擠髒漬縮線脫鈕釦鏈層塊軟鹹製產廠標籤劑噁聽見視頻錄邊從來進選擇雙節熱涼潤膩護潔鮮軋針織絲闊測試辦將準離譜帳額兩筆銀稅據報銷況寫隨認識彈擔憂慮驚嚇趕須週內"
+    "網傷嘔瀉悶亂檢馬幫誰煩親團購惡罵顧蘋歲貴淨極級細緊鬆濕乾塗飾罰廣場樂輕訊鐘錶計劃剛聞舊歸屬於與並盡儘餘虧漲師導執勞協簡麗牆驟擁邏輯餓飯飽燒鍋臺灣門閃闖懷餵嗆誤嚥癒藥斷續紙損灑蓋啟隻條顆張盤種類則規範適傳裝説麽衹紮摺盜擺設",
+    "们这还没发货吗么钱换质过肤脸价买卖递运费单号处订说话请问题东裤颜码当时间会点样儿里里饼坚坏烂变霉虫发头长宽几后带给让务态评诉专业电优券红肿痒医婴宝气无语骗满谢赞欢爱开关签驿柜输转达区邮应该为觉实际图对"
+    "错补偿赔询联系系机个经板负责动总体验证伪礼库现压挤脏渍缩线脱钮扣链层块软咸制产厂标签剂恶听见视频录边从来进选择双节热凉润腻护洁鲜轧针织丝阔测试办将准离谱账额两笔银税据报销况写随认识弹担忧虑惊吓赶须周内"
+    "网伤呕泻闷乱检马帮谁烦亲团购恶骂顾苹岁贵净极级细紧松湿干涂饰罚广场乐轻讯钟表计划刚闻旧归属于与并尽尽余亏涨师导执劳协简丽墙骤拥逻辑饿饭饱烧锅台湾门闪闯怀喂呛误咽愈药断续纸损洒盖启只条颗张盘种类则规范适传装说么只扎折盗摆设",
+)
+
+
 def clean(text: str) -> str:
-    """What the cues read: lowercased, full-width ASCII folded (！？ → !?), spaces squeezed."""
-    return " ".join(normalize(text).split())
+    """What the cues read: lowercased, full-width ASCII folded (！？ → !?), traditional characters folded to
+    simplified (還沒 → 还没), spaces squeezed."""
+    return " ".join(normalize(text).translate(_TRADITIONAL).split())

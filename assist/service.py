@@ -9,7 +9,7 @@ from core.config import Config
 from retrieval import Query, SearchResult, Searcher
 
 from . import comfort as comfort_lines
-from .context import carry_over, customer_texts, escalation, rounds
+from .context import carry_over, customer_texts, escalation, thread, topic
 from .model import TriageModel
 from .triage import triage
 from .types import Comfort, Context, Triage, Turn
@@ -44,8 +44,12 @@ class Assistant:
         if self.model is None or not with_triage:
             return Answer(result, None, None, (time.perf_counter() - started) * 1000.0)
         model = self.model
-        found = triage(model, query.text, result, Context(search_text, carried), " ".join(carried),
-                       rounds_of=lambda intent: rounds(model, earlier, intent, query.text),
+        # the intent reads the open topic for any message without a topic of its own, not only a short one
+        # (搞什么 找半天都找不到 after 发票怎么开 is still about the invoice): triage.intent weighs it
+        context_text = " ".join(carried) or (earlier and topic(model, self.searcher.catalog, earlier,
+                                                                self.config.followup_max_chars)) or ""
+        found = triage(model, query.text, result, Context(search_text, carried), context_text,
+                       thread_of=lambda intent: thread(model, earlier, intent, query.text),
                        escalation_of=lambda emotion, score: escalation(model, earlier, emotion, score))
         return Answer(result, found, comfort_lines.choose(model, found), (time.perf_counter() - started) * 1000.0)
 

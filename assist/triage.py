@@ -16,7 +16,7 @@ import numpy as np
 
 from retrieval.types import SearchResult
 
-from .model import TriageModel, clean
+from .model import CueSet, TriageModel, clean
 from .types import Context, Evidence, Label, Triage
 
 ARTICLE_VOTES = 3  # suggestions whose article votes for the intent
@@ -52,7 +52,9 @@ def _combine(names, cue_scores, extra: dict[str, float]) -> dict[str, float]:
 
 def intent(model: TriageModel, text: str, context_text: str, result: SearchResult | None, top, weights) -> Label:
     cues = model.intent_cues.scores(text)
-    if context_text:  # a follow-up: the earlier topic's cues count half
+    own = max((score for score, _ in cues.values()), default=0.0)
+    # a follow-up: the earlier topic's cues count half, unless the message names a topic of its own
+    if context_text and own < float(model.scoring.get("own_topic_cue", 2.0)):
         for label, (score, evidence) in model.intent_cues.scores(clean(context_text), "context").items():
             own = cues.get(label, (0.0, []))
             cues[label] = (own[0] + score / 2, own[1] + evidence)
@@ -80,8 +82,24 @@ def intent(model: TriageModel, text: str, context_text: str, result: SearchResul
     return Label(best, scores[best], tuple(evidence), scores)
 
 
-def emotion(model: TriageModel, text: str, top, weights) -> tuple[Label, float]:
+def from_thread(cues: CueSet, thread: list[str], labels, threshold: float) -> dict[str, list[Evidence]]:
+    """The labels (of ``labels``) whose cues reach ``threshold`` in an earlier turn on this topic: a quality
+    problem or a reaction told two turns ago still holds for 那怎么处理."""
+    found: dict[str, list[Evidence]] = {}
+    for turn in thread:
+        for label, (score, evidence) in cues.scores(turn, "context").items():
+            if label in labels and score >= threshold:
+                found.setdefault(label, evidence)
+    return found
+
+
+def emotion(model: TriageModel, text: str, top, weights, thread: list[str] = ()) -> tuple[Label, float]:
     cues = model.emotion_cues.scores(text)
+    if thread:  # the customer's last turn on this topic colours a short push (才穿两次啊, ？？？)
+        carry = float(model.scoring.get("emotion_carry", 0.0))
+        for label, (score, evidence) in model.emotion_cues.scores(thread[-1], "context").items():
+            own = cues.get(label, (0.0, []))
+            cues[label] = (own[0] + carry * score, own[1] + evidence)
     weight = model.scoring.get("example_weight", {}).get("emotion", 2.0)
     extra = dict(zip(model.emotions, weight * _vote(model, "emotion", model.emotions, top, weights)))
     extra["neutral"] = extra.get("neutral", 0.0) + float(model.scoring.get("neutral_prior", 1.5))
@@ -92,9 +110,12 @@ def emotion(model: TriageModel, text: str, top, weights) -> tuple[Label, float]:
     return Label(best, scores[best], tuple(evidence), scores), intensity
 
 
-def urgency(model: TriageModel, text: str, intent_label: Label, escalated: bool, top, weights) -> tuple[Label, tuple]:
+def urgency(model: TriageModel, text: str, intent_label: Label, escalated: tuple, top, weights,
+            thread: list[str] = ()) -> tuple[Label, tuple]:
     threshold = float(model.scoring.get("high_threshold", 2.0))
     found = {reason: ev for reason, (score, ev) in model.urgency_cues.scores(text).items() if score >= threshold}
+    carried = model.taxonomy["urgency"].get("carried") or ()
+    found |= {r: ev for r, ev in from_thread(model.urgency_cues, thread, carried, threshold).items() if r not in found}
     levels = model.levels()
     if found:
         return Label("high", threshold, tuple(e for ev in found.values() for e in ev)), tuple(found)
@@ -110,16 +131,20 @@ def urgency(model: TriageModel, text: str, intent_label: Label, escalated: bool,
     cues = owned[1] if level == "normal" else browsing[1]
     evidence = [Evidence("intent", intent_label.label, 1.0, prior)] + list(cues) \
         + _example_evidence(model, "urgency", top, weights, level)
-    if escalated:  # rising emotion across turns lifts the level by one
-        level = levels[max(levels.index(level) - 1, 0)]
+    if escalated:  # rising emotion across turns lifts the level by one; to high only when it rises to anger
+        hot = escalated[-1] in (model.taxonomy["urgency"].get("escalation_high_emotions") or ("angry",))
+        level = levels[max(levels.index(level) - 1, 0 if hot else 1)]
         evidence.append(Evidence("escalation", "emotion escalated across turns", 1.0, level))
         return Label(level, scores.get(level, 0.0), tuple(evidence)), (("escalation",) if level == "high" else ())
     return Label(level, scores[level], tuple(evidence), scores), ()
 
 
-def handoff(model: TriageModel, text: str, customer_rounds: int) -> tuple[bool, str | None, tuple[Evidence, ...]]:
+def handoff(model: TriageModel, text: str, customer_rounds: int,
+            thread: list[str] = ()) -> tuple[bool, str | None, tuple[Evidence, ...]]:
     threshold = float(model.scoring.get("handoff_threshold", 2.0))
     found = {reason: ev for reason, (score, ev) in model.handoff_cues.scores(text).items() if score >= threshold}
+    carried = model.taxonomy["handoff"].get("carried") or ()
+    found |= {r: ev for r, ev in from_thread(model.handoff_cues, thread, carried, threshold).items() if r not in found}
     over = int(model.taxonomy["handoff"].get("rounds_over", 3))
     if customer_rounds > over:
         found["rounds"] = [Evidence("rounds", f"{customer_rounds} customer rounds on this topic", customer_rounds)]
@@ -130,15 +155,20 @@ def handoff(model: TriageModel, text: str, customer_rounds: int) -> tuple[bool, 
 
 
 def triage(model: TriageModel, message: str, result: SearchResult | None, context: Context,
-           context_text: str = "", rounds_of=None, escalation_of=None) -> Triage:
-    """``rounds_of(intent)`` and ``escalation_of(emotion, score)`` read the earlier turns (assist.context)."""
+           context_text: str = "", thread_of=None, escalation_of=None) -> Triage:
+    """``thread_of(intent)`` (the earlier customer turns on this topic) and ``escalation_of(emotion, score)`` read
+    the earlier turns (assist.context). The thread counts the rounds; unless this message closes it (好的 谢谢),
+    its lasting reasons (``carried`` in taxonomy.yaml: a quality problem, a reaction) and the customer's last
+    emotion on it carry over to this message."""
     text = clean(message)
     top, weights = neighbours(model, result.vector if result is not None else None)
     found_intent = intent(model, text, context_text, result, top, weights)
-    found_emotion, intensity = emotion(model, text, top, weights)
+    thread = thread_of(found_intent.label) if thread_of else []
+    customer_rounds = len(thread) + 1
+    live = [] if model.flat["closure"].total(text) > 0 else thread
+    found_emotion, intensity = emotion(model, text, top, weights, live)
     escalated = escalation_of(found_emotion.label, found_emotion.score) if escalation_of else ()
-    customer_rounds = rounds_of(found_intent.label) if rounds_of else 1
-    found_urgency, reasons = urgency(model, text, found_intent, bool(escalated), top, weights)
-    needed, reason, evidence = handoff(model, text, customer_rounds)
+    found_urgency, reasons = urgency(model, text, found_intent, tuple(escalated), top, weights, live)
+    needed, reason, evidence = handoff(model, text, customer_rounds, live)
     context = Context(context.search_text, context.carried, customer_rounds, tuple(escalated))
     return Triage(found_intent, found_urgency, reasons, found_emotion, intensity, needed, reason, evidence, context)

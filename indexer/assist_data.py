@@ -97,6 +97,15 @@ def _labels(taxonomy: dict, text: str, report: _Report) -> dict[str, tuple[str, 
             report(rel, _line(text, key), "error", f"{key} labels must include {', '.join(sorted(want))}")
     if not isinstance(handoff.get("rounds_over", 3), int):
         report(rel, _line(text, "rounds_over"), "error", "'handoff.rounds_over' must be an integer")
+    if not isinstance(handoff.get("topic_switch_cue", 0), (int, float)):
+        report(rel, _line(text, "topic_switch_cue"), "error", "'handoff.topic_switch_cue' must be a number")
+    for key, field, section, known in (("urgency", "carried", urgency, "reason"),
+                                       ("handoff", "carried", handoff, "handoff"),
+                                       ("urgency", "escalation_high_emotions", urgency, "emotion"),
+                                       ("handoff", "topic_neutral", handoff, "intent")):
+        unknown = set(section.get(field) or ()) - set(labels[known])
+        if unknown:
+            report(rel, _line(text, field), "error", f"{key}.{field} names unknown {known}(s) {sorted(unknown)}")
     for intent in intents:
         unknown = set(intent.get("wins_over") or ()) - set(labels["intent"])
         if unknown:

@@ -224,7 +224,7 @@ def _build_locked(kb, root, embedder, config, full, progress, parsed, trainers, 
         token_cache = TokenCache(root / "cache", tokenizer_key(code_fingerprint(), user_words), load_existing=not full)
         chunk_hashes = [c.content_hash for c in chunks]
         tick = progress.stage("bm25", token_cache.count_missing(chunk_hashes), "chunks tokenized")
-        dictionaries = Path(config.dictionary_dir) if config.dictionary_dir else root / "cache"
+        dictionaries = config.dictionary_folder(root)
         bm25 = BM25.build(token_cache.tokens(lambda texts: tokenize_texts(texts, user_words, dictionaries, tick),
                                              [c.embed_text for c in chunks], chunk_hashes))
         token_cache.save(keep=set(chunk_hashes))

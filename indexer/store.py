@@ -254,8 +254,10 @@ def check_embedder(manifest: dict[str, Any], embedder_id: str, dim: int) -> None
                              f"service uses {embedder_id} (dim {dim}); rebuild or change --embedder")
 
 
-def load_index(path: Path, embedder_id: str | None = None, dim: int | None = None) -> Index:
-    """Load and verify (checksums, counts, embedder) a published index; raise IndexLoadError if off."""
+def load_index(path: Path, embedder_id: str | None = None, dim: int | None = None,
+               dictionary: Path | None = None) -> Index:
+    """Load and verify (checksums, counts, embedder) a published index; raise IndexLoadError if off.
+    ``dictionary``: the folder of jieba's dictionary arrays, to cut questions without loading it all."""
     directory = resolve(path)
     manifest = read_manifest(directory)
     if embedder_id is not None:
@@ -291,7 +293,7 @@ def load_index(path: Path, embedder_id: str | None = None, dim: int | None = Non
         raise IndexLoadError(f"{directory}: file contents do not match the manifest counts {counts}")
     return Index(directory, manifest, {a.id: a for a in articles}, chunks,
                  _vectors(chunk_faiss), chunk_faiss, phrasings, _vectors(phrasing_faiss), phrasing_faiss,
-                 bm25, Tokenizer(user_words), assist, assist_vectors)
+                 bm25, Tokenizer(user_words, dictionary=dictionary), assist, assist_vectors)
 
 
 def _vectors(index) -> np.ndarray:

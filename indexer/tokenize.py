@@ -11,6 +11,7 @@ import logging
 import os
 import re
 import threading
+from collections import ChainMap
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
@@ -94,10 +95,8 @@ def save_dictionary_arrays(folder: Path) -> None:
     os.replace(tmp, meta_path)
 
 
-def sub_dictionary(folder: Path, texts: Iterable[str]) -> tuple[dict[str, int], int] | None:
-    """(every dictionary entry that occurs inside ``texts``, the dictionary's total), found by binary search
-    in the memory-mapped arrays: jieba only ever looks up substrings of the text it cuts, so it cuts
-    these texts exactly as with the whole dictionary, without 0.5-1 s of loading it. None without arrays."""
+def dictionary_arrays(folder: Path) -> tuple[np.ndarray, np.ndarray, int] | None:
+    """jieba's general dictionary as memory-mapped (sorted words, frequencies, total); None without them."""
     words_path, freqs_path, meta_path = _dictionary_paths(folder)
     try:
         meta = json.loads(meta_path.read_text("utf-8"))
@@ -107,15 +106,29 @@ def sub_dictionary(folder: Path, texts: Iterable[str]) -> tuple[dict[str, int], 
         return None
     if len(words) != meta["words"] or len(freqs) != meta["words"] or words.dtype.kind != "U":
         return None
+    return words, freqs, int(meta["total"])
+
+
+def entries_inside(arrays: tuple[np.ndarray, np.ndarray, int], texts: Iterable[str]) -> dict[str, int]:
+    """Every dictionary entry that occurs inside ``texts``, found by binary search in the arrays: jieba only
+    ever looks up substrings of the text it cuts, so these entries cut it exactly as the whole dictionary."""
+    words, freqs, _ = arrays
     longest = words.dtype.itemsize // 4
     grams = {text[i:j] for text in texts for i in range(len(text))
              for j in range(i + 1, min(i + longest, len(text)) + 1)}
     if not grams:
-        return {}, int(meta["total"])
+        return {}
     queries = np.array(sorted(grams))
     at = np.minimum(np.searchsorted(words, queries), len(words) - 1)
     found = words[at] == queries
-    return dict(zip(queries[found].tolist(), freqs[at[found]].tolist())), int(meta["total"])
+    return dict(zip(queries[found].tolist(), freqs[at[found]].tolist()))
+
+
+def sub_dictionary(folder: Path, texts: Iterable[str]) -> tuple[dict[str, int], int] | None:
+    """(the entries inside ``texts``, the dictionary's total) without 0.5-1 s of loading the whole
+    dictionary; None without arrays."""
+    arrays = dictionary_arrays(folder)
+    return None if arrays is None else (entries_inside(arrays, texts), arrays[2])
 
 
 def tokenize_texts(texts: list[str], user_words: Iterable[str], dictionary_folder: Path,
@@ -143,12 +156,16 @@ def tokenize_texts(texts: list[str], user_words: Iterable[str], dictionary_folde
 
 class Tokenizer:
     """A private jieba instance (jieba's global one is shared process-wide state). ``base``: the
-    (frequencies, total) to start from instead of jieba's whole general dictionary (see sub_dictionary)."""
+    (frequencies, total) to start from instead of jieba's whole general dictionary (see sub_dictionary).
+    ``dictionary``: a folder with the dictionary's arrays (``save_dictionary_arrays``); each text is then cut
+    with just the entries inside it, so a server never holds the whole dictionary (about 100 MB)."""
 
     def __init__(self, user_words: Iterable[str] = (), cache_size: int = 16384,
-                 base: tuple[dict[str, int], int] | None = None, syllables: dict[str, list[str]] | None = None):
+                 base: tuple[dict[str, int], int] | None = None, syllables: dict[str, list[str]] | None = None,
+                 dictionary: Path | None = None):
         self.user_words = tuple(sorted(set(user_words)))
         self._base = base
+        self._arrays = dictionary_arrays(dictionary) if dictionary is not None and base is None else None
         self._syllables = syllables  # pinyin of known Han runs (see pinyin.run_syllables)
         self._lock = threading.Lock()
         # KB sentences are a small fixed set, tokenized again for every snippet: cache them.
@@ -157,7 +174,9 @@ class Tokenizer:
     @cached_property
     def _jieba(self) -> jieba.Tokenizer:
         tokenizer = jieba.Tokenizer()
-        if self._base is not None:
+        if self._arrays is not None:  # the user words and what they contain; each text adds its own entries
+            tokenizer.FREQ, tokenizer.total = entries_inside(self._arrays, self.user_words), self._arrays[2]
+        elif self._base is not None:
             tokenizer.FREQ, tokenizer.total = dict(self._base[0]), self._base[1]
         else:
             base = _base_dictionary()
@@ -165,13 +184,17 @@ class Tokenizer:
         tokenizer.initialized = True
         for word in self.user_words:
             tokenizer.add_word(word, freq=max(tokenizer.suggest_freq(word), 50000))
+        self._own_entries = tokenizer.FREQ
         return tokenizer
 
     def _spans(self, text: str) -> tuple[tuple[str, int, int], ...]:
         """(token, start, end) over ``text``; sub-words of long words are included (search mode)."""
         norm = normalize(text)
         with self._lock:
-            raw = list(self._jieba.tokenize(norm, mode="search"))
+            tokenizer = self._jieba
+            if self._arrays is not None:
+                tokenizer.FREQ = ChainMap(self._own_entries, entries_inside(self._arrays, [norm]))
+            raw = list(tokenizer.tokenize(norm, mode="search"))
         return tuple((w, s, e) for w, s, e in raw if w.strip() and _WORDLIKE.search(w) and w not in STOPWORDS)
 
     def words(self, text: str) -> set[str]:

@@ -61,5 +61,9 @@ def make_report(config: Config, period: Period, articles: Articles, vectors: Que
                 as_of: dt.date) -> Report:
     """The report of ``period`` from the configured feedback and query log."""
     sources = open_sources(config)
+    try:
+        traffic = load_traffic(sources, period)
+    finally:
+        sources.close()
     notes = tuple(f"nothing recorded yet at {where}" for where in sources.missing)
-    return build_report(load_traffic(sources, period), articles, vectors, config, as_of, notes)
+    return build_report(traffic, articles, vectors, config, as_of, notes)

@@ -14,8 +14,6 @@ from __future__ import annotations
 from typing import Sequence
 
 import numpy as np
-from scipy.cluster.hierarchy import fcluster, linkage
-from scipy.spatial.distance import pdist
 
 # Complete linkage keeps all n²/2 distances: 6,000 rows are 144 MB. Rows past that (the rarest
 # questions) join the group of their nearest linked row when the rule above still holds, else stand alone.
@@ -32,6 +30,10 @@ def cluster(vectors: np.ndarray, weights: Sequence[int], similarity: float) -> l
     linked = order[:MAX_LINKED]
     labels = np.zeros(n, dtype=np.int64)
     if len(linked) > 1:
+        # imported here: the server imports the report package, and serving imports no SciPy (RSS)
+        from scipy.cluster.hierarchy import fcluster, linkage
+        from scipy.spatial.distance import pdist
+
         distances = np.nan_to_num(pdist(vectors[linked], "cosine"), nan=2.0).clip(0.0, 2.0)
         tree = linkage(distances, method="complete")
         labels[linked] = fcluster(tree, t=1.0 - similarity, criterion="distance")

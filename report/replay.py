@@ -130,7 +130,7 @@ def replay(server: str, visits: list[Visit], config: cfg.Config, rng: random.Ran
         if not sources.query_log.flush(timeout=60):
             raise ReplayError("the query log did not finish writing within 60 s")
     finally:
-        sources.query_log.close()
+        sources.close()
     return len(visits), events
 
 

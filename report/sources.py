@@ -1,39 +1,43 @@
-"""Where the report reads its two tables from: the one place that opens them.
+"""Where the report reads its two tables from: the one place that opens them, through the storage
+factory (``storage.stores.open_stores``): SQLite files, or PostgreSQL with ``database_url``.
 
-The stores only need ``rows(since, until)`` (tuples in ``storage.feedback.COLUMNS`` and
-``storage.querylog.COLUMNS`` order), so another backend behind a factory serves as well: point
-``open_sources`` at it and nothing else in the report changes.
+The report only needs ``rows(since, until)`` (tuples in ``storage.feedback.COLUMNS`` and
+``storage.querylog.COLUMNS`` order), the same from either backend.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from core.config import Config
-from storage.feedback import FeedbackStore
-from storage.querylog import QueryLog
+from storage.stores import open_stores
 
 
 @dataclass(frozen=True)
 class Sources:
     feedback: Any  # .rows(since, until) → feedback tuples; .add(event, at) when writable
     query_log: Any  # .rows(since, until) → query-log tuples; .record(entry) when writable
-    missing: tuple[str, ...] = ()  # sources that hold nothing yet (said in the report, not an error)
+    missing: tuple[str, ...] = ()  # SQLite files that do not exist yet (said in the report, not an error)
+    close: Callable[[], None] = lambda: None  # writes what the query log holds, releases the databases
 
 
 class _Nothing:
-    """A source that does not exist yet reads as empty: reading must not create files."""
+    """No file yet: reads as empty, so that a report on a wrong path creates no database."""
 
     def rows(self, since: str | None = None, until: str | None = None) -> Iterator[tuple]:
         return iter(())
 
 
 def open_sources(config: Config, writable: bool = False) -> Sources:
-    """The feedback and the query log the config names; ``writable`` for the replay demo,
-    which appends to them."""
-    feedback_path, log_path = Path(config.feedback_db), Path(config.query_log_db)
-    missing = tuple(str(p) for p in (log_path, feedback_path) if not writable and not p.exists())
-    feedback = FeedbackStore(feedback_path) if writable or feedback_path.exists() else _Nothing()
-    query_log = QueryLog(log_path, enabled=writable, queue_size=config.query_log_queue)
-    return Sources(feedback, query_log, missing)
+    """The feedback and the query log the config names; ``writable`` for the replay demo, which appends
+    to them (its query log records whatever the ``query_log`` setting says)."""
+    if writable:
+        stores = open_stores(config.replace(query_log=True))
+        return Sources(stores.feedback, stores.query_log, (), stores.close)
+    missing = () if config.database_url else \
+        tuple(p for p in (config.query_log_db, config.feedback_db) if not Path(p).exists())
+    if len(missing) == 2:
+        return Sources(_Nothing(), _Nothing(), missing)
+    stores = open_stores(config.replace(query_log=False))  # reading: no writer thread
+    return Sources(stores.feedback, stores.query_log, missing, stores.close)

@@ -2,7 +2,8 @@
 
 Stored as LightGBM's plain-text model file in the index directory and listed,
 with its checksum and the feature names it expects, in the manifest under
-``models``. An index without it is served with the hand-set fusion.
+``models``; evaluated by ``retrieval.trees`` (numpy), so serving needs no LightGBM.
+An index without it is served with the hand-set fusion.
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import numpy as np
 from indexer.store import Index, IndexLoadError
 
 from .features import CANDIDATE_FEATURES
+from .trees import TreeEnsemble, TreeModelError
 
 MODEL_FORMAT = 1
 RANKER_FILE = "ranker.lgb.txt"
@@ -21,8 +23,8 @@ class ModelLoadError(IndexLoadError):
 
 
 class LearnedRanker:
-    def __init__(self, booster):
-        self.booster = booster
+    def __init__(self, trees: TreeEnsemble):
+        self.trees = trees
 
     @classmethod
     def of_index(cls, index: Index) -> "LearnedRanker | None":
@@ -32,11 +34,17 @@ class LearnedRanker:
         if entry.get("format") != MODEL_FORMAT or tuple(entry.get("features", ())) != CANDIDATE_FEATURES:
             raise ModelLoadError(f"index {index.version}: its learned ranker was trained on other features; "
                                  "rebuild the index (python -m indexer build)")
-        import lightgbm  # only indexes that carry a model need it
-
-        return cls(lightgbm.Booster(model_file=str(index.path / RANKER_FILE)))
+        try:
+            trees = TreeEnsemble.load(index.path / RANKER_FILE)
+        except (OSError, TreeModelError) as exc:
+            raise ModelLoadError(f"index {index.version}: cannot read its learned ranker ({exc}); "
+                                 "rebuild the index (python -m indexer build)") from None
+        if trees.n_features != len(CANDIDATE_FEATURES):
+            raise ModelLoadError(f"index {index.version}: its learned ranker expects {trees.n_features} features, "
+                                 f"not {len(CANDIDATE_FEATURES)}; rebuild the index (python -m indexer build)")
+        return cls(trees)
 
     def scores(self, matrix: np.ndarray) -> np.ndarray:
         if not len(matrix):
             return np.zeros(0)
-        return np.asarray(self.booster.predict(matrix, num_threads=1), dtype=np.float64)
+        return self.trees.predict(matrix)

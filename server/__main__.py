@@ -10,7 +10,7 @@ from core import config as cfg
 
 # admin_token is left out on purpose: a command line is visible to every user (ps); use KBS_ADMIN_TOKEN.
 SERVER_SETTINGS = ("host", "port", "threads", "embedder", "st_model", "st_query_prompt", "st_passage_prompt",
-                   "serve_embed_threads", "cors_origins", "allowed_hosts", "reload_interval",
+                   "serve_embed_threads", "embed_lanes", "embed_batch", "cors_origins", "allowed_hosts", "reload_interval",
                    "ranker", "confidence_threshold", "fusion", "include_expired", "query_cache_size", "feedback_db",
                    "query_log", "query_log_db", "query_log_queue",
                    "max_embed_chars", "quick_lane_chars", "max_batch_chars", "deadline_s", "rate_limit_kib_per_s",
@@ -34,11 +34,13 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from indexer.embed import EmbedderError
 
+    from storage import StorageError
+
     from .app import create_app
 
     try:
         app = create_app(config)
-    except EmbedderError as exc:
+    except (EmbedderError, StorageError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     holder = app.extensions["kbs_holder"]
@@ -53,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         serve(app, config)
     finally:
-        app.extensions["kbs_querylog"].close()  # write what is still queued
+        app.extensions["kbs_stores"].close()  # write what the query log still holds
     return 0
 
 

@@ -42,8 +42,9 @@ def _result(answer: Answer) -> dict:
     result = answer.result
     return {
         "suggestions": [
-            {**dataclasses.asdict(s), "highlights": [list(h) for h in s.highlights],
-             "products": list(s.products), "other_sections": list(s.other_sections)}
+            {**{f.name: getattr(s, f.name) for f in dataclasses.fields(s)}, "scores": dict(s.scores),
+             "highlights": [list(h) for h in s.highlights], "products": list(s.products),
+             "other_sections": list(s.other_sections)}  # shallow: asdict deep-copies every value
             for s in result.suggestions
         ],
         "confident": result.confident,
@@ -192,5 +193,6 @@ def healthz():
 
 @bp.get("/readyz")
 def readyz():
-    status = {**_holder().status(), "query_log": current_app.extensions["kbs_querylog"].stats()}
+    status = {**_holder().status(), "embedding": _holder().encoder.stats(),
+              "query_log": current_app.extensions["kbs_querylog"].stats()}
     return jsonify(status), (200 if status["ready"] else 503)

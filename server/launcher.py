@@ -13,7 +13,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -26,8 +26,9 @@ class ServerProcess:
     """``with ServerProcess(index, ["--embedder", "hash"]) as server: server.url``."""
 
     def __init__(self, index: Path | str, args: Sequence[str] = (), cwd: Path | str | None = None,
-                 ready_timeout: float = 90.0, capture_output: bool = False):
+                 ready_timeout: float = 90.0, capture_output: bool = False, env: Mapping[str, str] | None = None):
         self.index, self.args, self.cwd = str(index), list(args), cwd
+        self.env = dict(env or {})  # added to this process's environment (e.g. KBS_DATABASE_URL: not a flag)
         self.ready_timeout, self.capture_output = ready_timeout, capture_output
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -41,7 +42,7 @@ class ServerProcess:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "server", "--index", self.index, "--host", "127.0.0.1",
              "--port", str(self.port), *self.args],
-            cwd=self.cwd, env={**os.environ, "PYTHONPATH": pythonpath},
+            cwd=self.cwd, env={**os.environ, **self.env, "PYTHONPATH": pythonpath},
             stdout=out, stderr=subprocess.STDOUT if self.capture_output else subprocess.DEVNULL, text=True)
         self._wait_ready()
         return self

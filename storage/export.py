@@ -1,34 +1,13 @@
 """Admin exports of the append-only tables: rows streamed in batches, written as CSV that spreadsheets
-open safely. Shared by the feedback and the query log."""
+open safely. Shared by the feedback and the query log, on either backend."""
 from __future__ import annotations
 
 import csv
 import io
-import sqlite3
-from typing import Iterator, Sequence
+from typing import Iterator
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # OWASP CSV injection: cells a spreadsheet runs
 EXPORT_BATCH = 500
-
-
-def table_rows(db: sqlite3.Connection, table: str, columns: Sequence[str],
-               since: str | None = None, until: str | None = None) -> Iterator[tuple]:
-    """Every row of ``table`` in id order, read in batches (a table can outgrow memory); closes ``db``.
-    ``since``/``until`` bound the ``at`` column (ISO 8601 UTC text: since inclusive, until exclusive)."""
-    where, params = [], []
-    if since is not None:
-        where.append("at >= ?")
-        params.append(since)
-    if until is not None:
-        where.append("at < ?")
-        params.append(until)
-    clause = f" WHERE {' AND '.join(where)}" if where else ""
-    try:
-        cursor = db.execute(f"SELECT {', '.join(columns)} FROM {table}{clause} ORDER BY id", params)
-        while batch := cursor.fetchmany(EXPORT_BATCH):
-            yield from batch
-    finally:
-        db.close()
 
 
 def csv_pieces(columns, rows) -> Iterator[str]:

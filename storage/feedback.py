@@ -1,36 +1,24 @@
-"""Agents' feedback (👍/👎, copies, KB gaps), stored append-only in SQLite for the KB editors."""
+"""Agents' feedback (👍/👎, copies, KB gaps), stored append-only for the KB editors: in SQLite or PostgreSQL."""
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from .export import csv_pieces, table_rows
+from .db import Column, Database, StorageError, Table, storable
+from .export import csv_pieces
+from .sqlite import SqliteDatabase
 
 ACTIONS = ("up", "down", "copy", "gap")
-COLUMNS = ("id", "at", "question", "article_id", "action", "index_version")
-
-_SCHEMA = f"""
-CREATE TABLE IF NOT EXISTS feedback (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    at TEXT NOT NULL,
-    question TEXT NOT NULL,
-    article_id TEXT,
-    action TEXT NOT NULL CHECK (action IN ({", ".join(f"'{a}'" for a in ACTIONS)})),
-    index_version TEXT
-);
-CREATE TRIGGER IF NOT EXISTS feedback_no_update BEFORE UPDATE ON feedback
-    BEGIN SELECT RAISE(ABORT, 'feedback is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS feedback_no_delete BEFORE DELETE ON feedback
-    BEGIN SELECT RAISE(ABORT, 'feedback is append-only'); END;
--- REPLACE (INSERT OR REPLACE, REPLACE INTO) deletes the old row without firing the delete trigger:
--- refuse any insert that names an id already taken.
-CREATE TRIGGER IF NOT EXISTS feedback_no_replace BEFORE INSERT ON feedback
-    WHEN NEW.id IS NOT NULL AND EXISTS (SELECT 1 FROM feedback WHERE id = NEW.id)
-    BEGIN SELECT RAISE(ABORT, 'feedback is append-only'); END;
-"""
+TABLE = Table("feedback", (
+    Column("at", "text", required=True),  # UTC, ISO 8601 with seconds
+    Column("question", "text", required=True),
+    Column("article_id", "text"),
+    Column("action", "text", required=True, check=f"action IN ({', '.join(repr(a) for a in ACTIONS)})"),
+    Column("index_version", "text"),
+), refusal="feedback is append-only")
+COLUMNS = TABLE.column_names
 
 
 @dataclass(frozen=True)
@@ -42,30 +30,28 @@ class FeedbackEvent:
 
 
 class FeedbackStore:
-    """One short-lived connection per call: safe across the WSGI server's threads."""
+    """One short transaction per call: safe across the WSGI server's threads. ``db``: a Database, or the
+    path of a SQLite file."""
 
-    def __init__(self, path: Path):
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as db:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.executescript(_SCHEMA)
-
-    def _connect(self) -> sqlite3.Connection:
-        return sqlite3.connect(self.path, timeout=10)
+    def __init__(self, db: Database | Path | str):
+        self.db = db if isinstance(db, Database) else SqliteDatabase(db)
+        self.db.create(TABLE)
 
     def add(self, event: FeedbackEvent, at: dt.datetime | None = None) -> int:
-        """Append one event, stamped now; ``at`` (an aware time) is for replaying a past week (the demo)."""
+        """The new row's id; StorageError when the database refuses it (the agent's client sees 503).
+        Stamped now; ``at`` (an aware time) is for replaying a past week (the report's demo)."""
         at = (at or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc).isoformat(timespec="seconds")
-        with self._connect() as db:
-            cursor = db.execute(
-                "INSERT INTO feedback (at, question, article_id, action, index_version) VALUES (?, ?, ?, ?, ?)",
-                (at, event.question, event.article_id, event.action, event.index_version))
-            return int(cursor.lastrowid)
+        row = storable((at, event.question, event.article_id, event.action, event.index_version))
+        try:
+            with self.db.transaction() as session:
+                cursor = session.execute(TABLE.insert_sql + self.db.returning_id, row)
+                return int(cursor.fetchone()[0] if self.db.returning_id else cursor.lastrowid)
+        except self.db.errors as exc:
+            raise StorageError(f"feedback not stored: {type(exc).__name__}") from None  # its text is a customer's
 
     def rows(self, since: str | None = None, until: str | None = None) -> Iterator[tuple]:
         """Rows in ``COLUMNS`` order, id order; ``since``/``until`` bound ``at`` (ISO UTC text)."""
-        return table_rows(self._connect(), "feedback", COLUMNS, since, until)
+        return self.db.rows(TABLE, since, until)
 
     def export_csv(self) -> Iterator[str]:
         return csv_pieces(COLUMNS, self.rows())

@@ -1,15 +1,16 @@
-"""The query log: one append-only SQLite row per answered question, for the KB editors' weekly loop.
+"""The query log: one append-only row per answered question, for the KB editors' weekly loop, in SQLite
+(the default) or PostgreSQL (``database_url``).
 
 Stored: the time, the question **masked** (``core.masking``: never the raw text), the top article
 ids and scores, confident and confidence, the index version, the latency and the triage labels.
-Requests never wait on the disk: ``record`` puts the entry on a bounded queue and returns (a full
+Requests never wait on the database: ``record`` puts the entry on a bounded queue and returns (a full
 queue drops the entry and counts it); one writer thread wakes at most every ``GATHER_S``, masks
 the texts and inserts what waits in one transaction.
 
-Append-only like feedback: triggers refuse UPDATE, REPLACE and DELETE. Retention is an explicit
-maintenance command, ``python -m storage.querylog prune --older-than-days N``: in one transaction it
-writes a cutoff into ``query_log_maintenance`` (the delete trigger lets through only rows older than
-a cutoff found there), deletes, and removes the cutoff again.
+Append-only like feedback: triggers refuse UPDATE, REPLACE and DELETE (and TRUNCATE in PostgreSQL).
+Retention is an explicit maintenance command, ``python -m storage.querylog prune --older-than-days N``:
+in one transaction it writes a cutoff into ``query_log_maintenance`` (the delete trigger lets through
+only rows older than a cutoff found there), deletes, and removes the cutoff again.
 """
 from __future__ import annotations
 
@@ -18,7 +19,6 @@ import datetime as dt
 import json
 import logging
 import queue
-import sqlite3
 import sys
 import threading
 import time
@@ -29,40 +29,29 @@ from typing import Iterator
 from core import config as cfg
 from core.masking import mask
 
-from .export import csv_pieces, table_rows
+from .connect import open_database
+from .db import Column, Connection, Database, StorageError, Table, one_line, storable
+from .export import csv_pieces
+from .sqlite import SqliteDatabase
 
 log = logging.getLogger(__name__)
 
-COLUMNS = ("id", "at", "endpoint", "question", "top_ids", "top_scores", "confident", "confidence",
-           "index_version", "latency_ms", "intent", "urgency", "emotion", "handoff", "handoff_reason")
-_INSERT = (f"INSERT INTO query_log ({', '.join(COLUMNS[1:])}) "
-           f"VALUES ({', '.join('?' * (len(COLUMNS) - 1))})")
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS query_log (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    at TEXT NOT NULL,             -- UTC, ISO 8601 with milliseconds
-    endpoint TEXT NOT NULL,       -- suggest | batch
-    question TEXT NOT NULL,       -- masked
-    top_ids TEXT NOT NULL,        -- JSON list, best first
-    top_scores TEXT NOT NULL,     -- JSON list, same order
-    confident INTEGER NOT NULL,
-    confidence REAL,
-    index_version TEXT,
-    latency_ms REAL,
-    intent TEXT, urgency TEXT, emotion TEXT, handoff INTEGER, handoff_reason TEXT
-);
-CREATE INDEX IF NOT EXISTS query_log_at ON query_log (at);
--- a row here is a prune in progress: rows older than its cutoff may be deleted, nothing else
-CREATE TABLE IF NOT EXISTS query_log_maintenance (cutoff TEXT NOT NULL);
-CREATE TRIGGER IF NOT EXISTS query_log_no_update BEFORE UPDATE ON query_log
-    BEGIN SELECT RAISE(ABORT, 'query log is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS query_log_no_delete BEFORE DELETE ON query_log
-    WHEN NOT EXISTS (SELECT 1 FROM query_log_maintenance WHERE OLD.at < cutoff)
-    BEGIN SELECT RAISE(ABORT, 'query log is append-only; old rows go by: python -m storage.querylog prune'); END;
-CREATE TRIGGER IF NOT EXISTS query_log_no_replace BEFORE INSERT ON query_log
-    WHEN NEW.id IS NOT NULL AND EXISTS (SELECT 1 FROM query_log WHERE id = NEW.id)
-    BEGIN SELECT RAISE(ABORT, 'query log is append-only'); END;
-"""
+TABLE = Table("query_log", (
+    Column("at", "text", required=True),  # UTC, ISO 8601 with milliseconds
+    Column("endpoint", "text", required=True),  # suggest | batch
+    Column("question", "text", required=True),  # masked
+    Column("top_ids", "text", required=True),  # JSON list, best first
+    Column("top_scores", "text", required=True),  # JSON list, same order
+    Column("confident", "integer", required=True),
+    Column("confidence", "real"),
+    Column("index_version", "text"),
+    Column("latency_ms", "real"),
+    *(Column(name, "text") for name in ("intent", "urgency", "emotion")),
+    Column("handoff", "integer"),
+    Column("handoff_reason", "text"),
+), refusal="query log is append-only; old rows go by: python -m storage.querylog prune", indexed=("at",),
+    prunable=True)
+COLUMNS = TABLE.column_names
 WRITE_BATCH = 256
 GATHER_S = 0.25  # after the first entry, the writer waits this long for more: one wake-up and commit per batch
 _STOP = object()
@@ -105,19 +94,13 @@ def entry_of(answer, question: str, latency_ms: float, endpoint: str) -> Entry:
                     triage.handoff_reason) if triage else ()))
 
 
-def connect(path: Path) -> sqlite3.Connection:
-    db = sqlite3.connect(path, timeout=10)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=NORMAL")  # WAL: no fsync per commit; a power cut may lose the last batch
-    db.executescript(_SCHEMA)
-    return db
-
-
 class QueryLog:
-    """The server's query log; with ``enabled`` false it records nothing (and starts no thread)."""
+    """The server's query log; with ``enabled`` false it records nothing (and starts no thread).
+    ``db``: a Database, or the path of a SQLite file."""
 
-    def __init__(self, path: Path, enabled: bool = True, queue_size: int = 10000):
-        self.path = Path(path)
+    def __init__(self, db: Database | Path | str, enabled: bool = True, queue_size: int = 10000):
+        # SQLite: synchronous=NORMAL in WAL mode, no fsync per commit; a power cut may lose the last batch
+        self.db = db if isinstance(db, Database) else SqliteDatabase(db, synchronous="NORMAL")
         self.enabled = enabled
         self.dropped = 0  # entries lost to a full queue or a failed write
         self.written = 0
@@ -126,8 +109,7 @@ class QueryLog:
         self._lock = threading.Lock()
         self._closing = threading.Event()  # cuts the writer's gathering wait short
         if enabled:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            connect(self.path).close()  # the schema exists before the first request
+            self.db.create(TABLE)  # the schema exists before the first request
 
     def record(self, entry: Entry) -> None:
         """Never blocks: a full queue drops the entry and counts it."""
@@ -147,7 +129,7 @@ class QueryLog:
                 self._writer = writer
 
     def _run(self) -> None:
-        db = connect(self.path)
+        connection: Connection | None = None  # the writer's own, opened on first use and after a failure
         while True:
             batch = [self._queue.get()]
             if batch[0] is not _STOP and self._queue.qsize() < WRITE_BATCH - 1:
@@ -159,18 +141,37 @@ class QueryLog:
                     break
             stop = _STOP in batch
             entries = [e for e in batch if e is not _STOP]
-            try:
-                with db:
-                    db.executemany(_INSERT, [e.row() for e in entries])
-                self.written += len(entries)
-            except Exception as exc:  # noqa: BLE001 - a full disk must not kill the writer; no text in the log
-                self.dropped += len(entries)
-                log.warning("query log: %d entries not written: %s", len(entries), type(exc).__name__)
+            if entries:
+                connection = self._write(connection, entries)
             for _ in batch:
                 self._queue.task_done()
             if stop:
-                db.close()
+                if connection is not None:
+                    connection.close()
                 return
+
+    def _write(self, connection: Connection | None, entries: list[Entry]) -> Connection | None:
+        """Mask and insert in one transaction. A failed insert is tried once more on a new connection
+        (a restarted database server, a dropped idle connection); then the entries count as dropped."""
+        try:
+            rows = [storable(e.row()) for e in entries]
+            for attempt in (1, 2):
+                try:
+                    connection = connection or self.db.connect()
+                    with connection.transaction() as session:
+                        session.executemany(TABLE.insert_sql, rows)
+                    self.written += len(rows)
+                    return connection
+                except Exception:
+                    if connection is not None:
+                        _close_quietly(connection)
+                    connection = None
+                    if attempt == 2:
+                        raise
+        except Exception as exc:  # noqa: BLE001 - a full disk or a lost server must not kill the writer
+            self.dropped += len(entries)
+            log.warning("query log: %d entries not written: %s", len(entries), type(exc).__name__)  # no text
+        return connection
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until every recorded entry is written (tests, shutdown); False on timeout."""
@@ -196,59 +197,69 @@ class QueryLog:
     def rows(self, since: str | None = None, until: str | None = None) -> Iterator[tuple]:
         """Rows in ``COLUMNS`` order, id order, read in batches (the table outgrows memory);
         ``since``/``until`` bound ``at`` (ISO UTC text: since inclusive, until exclusive)."""
-        if not self.path.exists():
-            return iter(())
-        return table_rows(connect(self.path), "query_log", COLUMNS, since, until)
+        return self.db.rows(TABLE, since, until)
 
     def export_csv(self) -> Iterator[str]:
         return csv_pieces(COLUMNS, self.rows())
 
 
-def prune(path: Path, older_than_days: float, now: dt.datetime | None = None) -> int:
+def _close_quietly(connection: Connection) -> None:
+    try:
+        connection.close()
+    except Exception:  # noqa: BLE001 - it is broken already
+        pass
+
+
+def prune(db: Database | Path | str, older_than_days: float, now: dt.datetime | None = None) -> int:
     """Delete the rows older than ``older_than_days`` (the retention); returns how many went.
     The one sanctioned delete: cutoff in, delete, cutoff out, in one transaction."""
+    db = db if isinstance(db, Database) else SqliteDatabase(db)
     now = now or dt.datetime.now(dt.timezone.utc)
     cutoff = (now - dt.timedelta(days=older_than_days)).isoformat(timespec="milliseconds")
-    db = connect(Path(path))
-    db.isolation_level = None  # the transaction below is ours, statement by statement
-    try:
-        db.execute("BEGIN IMMEDIATE")
-        db.execute("INSERT INTO query_log_maintenance (cutoff) VALUES (?)", (cutoff,))
-        deleted = db.execute("DELETE FROM query_log WHERE at < ?", (cutoff,)).rowcount
-        db.execute("DELETE FROM query_log_maintenance")
-        db.execute("COMMIT")
-        return deleted
-    except BaseException:
-        if db.in_transaction:
-            db.execute("ROLLBACK")  # the cutoff row goes with it: the table is append-only again
-        raise
-    finally:
-        db.close()
+    db.create(TABLE)
+    with db.transaction() as session:  # an error rolls the cutoff back with the rest: append-only again
+        session.execute(f"INSERT INTO {TABLE.maintenance} (cutoff) VALUES (?)", (cutoff,))
+        deleted = session.execute(f"DELETE FROM {TABLE.name} WHERE at < ?", (cutoff,)).rowcount
+        session.execute(f"DELETE FROM {TABLE.maintenance}")
+    return deleted
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m storage.querylog prune [--older-than-days N] [--db FILE]``."""
+    """``python -m storage.querylog prune [--older-than-days N] [--db FILE | --database-url URL]``."""
     parser = argparse.ArgumentParser(prog="python -m storage.querylog", description="Maintenance of the query log.")
     sub = parser.add_subparsers(dest="command", required=True)
     command = sub.add_parser("prune", help="delete rows older than the retention (the only delete there is)")
     command.add_argument("--older-than-days", type=float,
                          help="default: setting query_log_retention_days")
-    command.add_argument("--db", help="default: setting query_log_db")
+    where = command.add_mutually_exclusive_group()
+    where.add_argument("--db", help="a SQLite file (default: setting query_log_db, unless database_url is set)")
+    where.add_argument("--database-url", help="a postgresql:// URL (default: setting database_url); keep the "
+                                              "password out of it: PGPASSWORD or ~/.pgpass")
     args = parser.parse_args(argv)
-    config = cfg.load()
-    path = Path(args.db or config.query_log_db)
+    try:
+        config = cfg.load({"database_url": args.database_url})
+    except cfg.ConfigError as exc:
+        parser.error(str(exc))
     days = config.query_log_retention_days if args.older_than_days is None else args.older_than_days
     if days < 0:
         parser.error("--older-than-days must be 0 or more")
-    if not path.exists():
+    path = Path(args.db or config.query_log_db)
+    if (args.db or not config.database_url) and not path.exists():
         print(f"error: no query log at {path}", file=sys.stderr)
         return 2
     try:
-        deleted = prune(path, days)
-    except sqlite3.Error as exc:
-        print(f"error: cannot prune {path}: {exc}", file=sys.stderr)
+        db = open_database("" if args.db else config.database_url, path)
+    except StorageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(f"pruned {deleted} row(s) older than {days:g} day(s) from {path}")
+    try:
+        deleted = prune(db, days)
+    except db.errors as exc:
+        print(f"error: cannot prune {db.where}: {one_line(exc, config.database_url)}", file=sys.stderr)
+        return 2
+    finally:
+        db.close()
+    print(f"pruned {deleted} row(s) older than {days:g} day(s) from {db.where}")
     return 0
 
 

@@ -2,6 +2,7 @@
 and the one fixture that starts the real server process. Helpers live in tests/helpers.py."""
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 from pathlib import Path
@@ -104,3 +105,43 @@ def server_process():
     yield start
     for server in started:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """A throw-away PostgreSQL cluster for the session (``storage.pgcluster``: initdb + pg_ctl in a temp dir),
+    stopped at the end. Skipped, with the reason, only where PostgreSQL or psycopg is not installed
+    (``make test`` installs both). It logs every statement with its parameters, so that a test can search
+    the log for what reached the server."""
+    pytest.importorskip("psycopg", reason="psycopg is not installed: pip install '.[postgres]' (make test does)")
+    from storage.pgcluster import Cluster, PostgresUnavailable
+
+    try:
+        cluster = Cluster.start(["log_statement=all"])
+    except PostgresUnavailable as exc:
+        pytest.skip(str(exc))
+    yield cluster
+    cluster.stop()
+
+
+_databases = itertools.count(1)
+
+
+@pytest.fixture
+def pg_url(pg_cluster) -> str:
+    """A new, empty database in the session's cluster: its URL (with the password)."""
+    return pg_cluster.database(f"test{next(_databases)}")
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request, config):
+    """The same storage test on SQLite files and on PostgreSQL (see tests/backends.py)."""
+    from tests.backends import PostgresBackend, SqliteBackend
+
+    if request.param == "sqlite":
+        chosen = SqliteBackend(config)
+    else:
+        chosen = PostgresBackend(config.replace(database_url=request.getfixturevalue("pg_url")),
+                                 request.getfixturevalue("pg_cluster"))
+    yield chosen
+    chosen.close()

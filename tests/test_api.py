@@ -223,7 +223,7 @@ def test_feedback_is_append_only(app):
     from storage.feedback import FeedbackEvent
 
     store.add(FeedbackEvent("q", "gap", None, None))
-    with sqlite3.connect(store.path) as db, pytest.raises(sqlite3.IntegrityError, match="append-only"):
+    with sqlite3.connect(store.db.path) as db, pytest.raises(sqlite3.IntegrityError, match="append-only"):
         db.execute("DELETE FROM feedback")
 
 
@@ -231,3 +231,15 @@ def test_sidebar_page_is_served(client):
     page = client.get("/")
     assert page.status_code == 200 and "知识库缺口" in page.get_data(as_text=True)
     assert client.get("/static/sidebar.js").status_code == 200
+
+
+def test_feedback_the_database_cannot_store_is_a_503_the_client_can_retry(app, client, monkeypatch):
+    import sqlite3
+
+    def broken():
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(app.extensions["kbs_feedback"].db, "transaction", broken)
+    response = client.post("/v1/feedback", json={"question": "面霜保质期", "action": "gap"})
+    assert response.status_code == 503 and response.headers["Retry-After"] == "1"
+    assert response.get_json()["error"]["code"] == "storage_unavailable"

@@ -131,3 +131,100 @@ def test_lint_reports_broken_triage_data_with_file_and_line(kb_copy):
     assert any(path == "_assist/comfort/bad.md" for path, _ in errors)
     line = next(d.line for d in parse_kb(kb_copy, today=TODAY).errors if "发货(" in d.message)
     assert "'发货(': 2" in cues.read_text("utf-8").splitlines()[line - 1]
+
+
+@pytest.mark.parametrize("question, emotion", [
+    ("不着急 慢慢发就行", "neutral"),  # negation: the worry is denied
+    ("没生气哈 就是问下大概什么时候到", "neutral"),
+    ("你们发货效率真是高啊 十天了还没动", "angry"),  # sarcasm
+    ("开衫袖口脱线了 有点遗憾", "angry"),  # polite disappointment
+    ("牛轧糖好吃到犯规 你们真的太过分了", "positive"),  # strong words as praise
+    ("鲜花饼有股酸味 还能吃吗", "anxious"),
+])
+def test_emotion_reads_negation_sarcasm_and_praise(client, question, emotion):
+    assert ask(client, question)["triage"]["emotion"]["label"] == emotion
+
+
+@pytest.mark.parametrize("question, needed, reason, high", [
+    ("用了三天 脸上冒了好多闭口 还很痒", True, "risk", "safety"),  # a reaction is a health risk
+    ("吃了你家牛轧糖 晚上上吐下泻", True, "risk", "safety"),
+    ("再不处理我就去市场监管局举报你们", True, "risk", "complaint"),
+    ("卖假货的要退一赔三 懂吗", True, "complaint", "complaint"),
+    ("放心 不会给你们差评的", False, None, None),
+    ("订单号6912315008 什么时候发货", False, None, None),  # 12315 inside an order number is no threat
+    ("万一用了过敏怎么办 能退吗", False, None, None),  # hypothetical
+])
+def test_health_and_legal_risks_hand_off_and_are_high(client, question, needed, reason, high):
+    triage = ask(client, question)["triage"]
+    assert (triage["handoff"]["needed"], triage["handoff"]["reason"]) == (needed, reason)
+    if high:
+        assert triage["urgency"]["label"] == "high" and high in triage["urgency"]["reasons"]
+    else:
+        assert triage["urgency"]["label"] != "high"
+
+
+def test_a_question_about_a_possible_problem_is_no_complaint(client):
+    for question in ("这件开衫会起球吗", "有色差吗", "质量怎么样"):
+        triage = ask(client, question)["triage"]
+        assert triage["intent"]["label"] != "售后/质量" and triage["urgency"]["label"] != "high", question
+
+
+def test_traditional_characters_read_like_simplified(client):
+    triage = ask(client, "我的包裹怎麼還沒到")["triage"]
+    assert triage["intent"]["label"] == "物流"
+    assert any(e["text"] == "怎么还没到" for e in triage["intent"]["evidence"])
+
+
+def test_a_follow_up_on_a_quality_problem_stays_high_until_the_customer_closes_it(client):
+    turns = [{"role": "customer", "text": "收到的面霜瓶口漏了好多"}, {"role": "agent", "text": "亲 麻烦拍个照片"},
+             {"role": "customer", "text": "照片发你了"}, {"role": "agent", "text": "收到 帮您核实"}]
+    urgency = ask(client, "怎么处理", conversation=turns)["triage"]["urgency"]
+    assert urgency["label"] == "high" and urgency["reasons"] == ["quality"]
+    assert any(e["source"] == "context" and e["text"] == "漏了" for e in urgency["evidence"])
+    assert ask(client, "怎么处理")["triage"]["urgency"]["label"] != "high"
+    assert ask(client, "好的 谢谢", conversation=turns)["triage"]["urgency"]["label"] != "high"
+
+
+def test_a_reaction_told_earlier_still_hands_off(client):
+    turns = [{"role": "customer", "text": "用了面霜脸上过敏了"}, {"role": "agent", "text": "亲 请先停用"}]
+    handoff = ask(client, "现在好点了 但还是有点红", conversation=turns)["triage"]["handoff"]
+    assert (handoff["needed"], handoff["reason"]) == (True, "risk")
+
+
+def test_growing_worry_is_not_high_but_growing_anger_is(client):
+    turns = [{"role": "customer", "text": "你好 发票怎么开"}, {"role": "agent", "text": "亲 订单详情页申请"}]
+    assert ask(client, "找不到在哪 怎么办", conversation=turns)["triage"]["urgency"]["label"] == "normal"
+    angry = ask(client, "搞什么 找半天都找不到 垃圾", conversation=turns)["triage"]
+    assert angry["context"]["escalation"][-1] == "angry" and angry["urgency"]["label"] == "high"
+
+
+def test_rounds_count_past_a_turn_with_a_weak_cue(client):
+    turns = []
+    for text in ("退货地址发一下", "寄回去了", "今天查了显示签收了"):
+        turns += [{"role": "customer", "text": text}, {"role": "agent", "text": "好的亲 稍等"}]
+    triage = ask(client, "那什么时候退钱", conversation=turns)["triage"]
+    assert triage["context"]["customer_rounds"] == 4
+    assert (triage["handoff"]["needed"], triage["handoff"]["reason"]) == (True, "rounds")
+
+
+def test_lint_rejects_carried_reasons_the_taxonomy_does_not_declare(kb_copy):
+    shutil.copytree(ROOT / "kb" / "_assist", kb_copy / "_assist")
+    taxonomy = kb_copy / "_assist" / "taxonomy.yaml"
+    taxonomy.write_text(taxonomy.read_text("utf-8").replace("carried: [quality, safety]", "carried: [quality, mood]"),
+                        encoding="utf-8")
+    messages = [d.message for d in parse_kb(kb_copy, today=TODAY).errors]
+    assert any("urgency.carried" in m and "mood" in m for m in messages), messages
+
+
+@pytest.mark.parametrize("question, reason", [
+    ("我要申请平台介入", "complaint"),  # a complaint to the platform
+    ("请问有人工吗", "request"),  # asks for one, unlike 你是人工吗
+    ("牛轧糖里有颗石子 牙都崩了", "risk"),  # an injury
+])
+def test_more_hand_off_phrasings(client, question, reason):
+    assert ask(client, question)["triage"]["handoff"]["reason"] == reason
+
+
+def test_the_cardigans_name_is_no_foreign_object(client):
+    triage = ask(client, "羊毛针织开衫可以机洗吗")["triage"]
+    assert triage["intent"]["label"] != "售后/质量" and triage["urgency"]["label"] != "high"

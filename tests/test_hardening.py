@@ -183,7 +183,7 @@ def test_csv_cell_neutralisation(cell, exported):
 
 def test_export_of_many_rows_comes_in_pieces(app):
     store = app.extensions["kbs_feedback"]
-    with sqlite3.connect(store.path) as db:
+    with sqlite3.connect(store.db.path) as db:
         db.executemany("INSERT INTO feedback (at, question, article_id, action, index_version) "
                        "VALUES ('t', ?, 'a', 'up', NULL)", [(f"问题{i}",) for i in range(1200)])
     pieces = list(store.export_csv())
@@ -203,7 +203,7 @@ def test_feedback_is_really_append_only(app, sql):
     store = app.extensions["kbs_feedback"]
     first = store.add(FeedbackEvent("原来的问题", "gap", None, None))
     assert first == 1
-    with sqlite3.connect(store.path) as db, pytest.raises(sqlite3.IntegrityError, match="append-only"):
+    with sqlite3.connect(store.db.path) as db, pytest.raises(sqlite3.IntegrityError, match="append-only"):
         db.execute(sql)
     assert [row[2] for row in store.rows()] == ["原来的问题"]
     assert store.add(FeedbackEvent("新问题", "gap", None, None)) == 2, "ordinary appends still work"
@@ -349,7 +349,7 @@ def test_the_shortest_waiting_text_is_embedded_first():
     import time
 
     deadline = time.monotonic() + 10
-    while len(encoder._queue) < 3 and time.monotonic() < deadline:
+    while encoder.waiting() < 3 and time.monotonic() < deadline:
         time.sleep(0.001)
     release.set()
     for thread in threads:

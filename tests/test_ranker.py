@@ -98,3 +98,20 @@ def test_an_index_trained_by_other_code_or_settings_is_stale(trained):
     assert not is_current(manifest, parsed, embedder, config, {})
     other = config.replace(ranker_training_queries=50)
     assert not is_current(manifest, parsed, embedder, other, trainers_for(other))
+
+
+def test_serving_a_learned_ranker_imports_neither_lightgbm_nor_scikit_learn(trained):
+    """The server scores with retrieval.trees: no LightGBM, scikit-learn or SciPy in its memory."""
+    import subprocess
+    import sys
+
+    root, _, _ = trained
+    script = ("import sys\nfrom core import config as cfg\nfrom indexer.embed import HashEmbedder\n"
+              "from retrieval import QueryEncoder\nfrom server.holder import IndexHolder\n"
+              f"holder = IndexHolder({str(root)!r}, QueryEncoder(HashEmbedder(), 8), "
+              "cfg.load({'embedder': 'hash'}, environ={}))\n"
+              "assert holder.reload() and holder.assistant.searcher.model is not None\n"
+              "print(sorted({'lightgbm', 'sklearn', 'scipy'} & set(sys.modules)))\n")
+    out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"

@@ -147,9 +147,25 @@ def test_a_sub_dictionary_cuts_exactly_like_the_whole_dictionary(tmp_path):
     assert sub_dictionary(tmp_path, texts) is None, "no arrays yet"
     save_dictionary_arrays(tmp_path)
     whole = Tokenizer(words)
+    per_text = Tokenizer(words, dictionary=tmp_path)  # the server's: each text with the entries inside it
     for text in texts:
         base = sub_dictionary(tmp_path, [normalize(text)] + list(words))
         assert Tokenizer(words, base=base).tokens(text) == whole.tokens(text), text
+        assert per_text.tokens(text) == whole.tokens(text), text
+
+
+def test_the_server_never_loads_the_whole_dictionary(built, tmp_path, config):
+    """It cuts each question with the entries inside it, from the arrays the build wrote (~100 MB less)."""
+    from indexer import tokenize
+    from indexer.embed import HashEmbedder
+    from retrieval import Query, QueryEncoder
+    from server.holder import IndexHolder
+
+    tokenize._base_dictionary.cache_clear()
+    holder = IndexHolder(tmp_path / "index", QueryEncoder(HashEmbedder(), 8), config)
+    assert holder.reload()
+    assert holder.assistant.searcher.search(Query("山茶花面霜几天发货")).suggestions
+    assert tokenize._base_dictionary.cache_info().currsize == 0
 
 
 def test_progress_in_a_log_is_a_few_plain_lines_one_per_stage(kb_copy, tmp_path, capsys):

@@ -61,9 +61,9 @@ def plant(config, log=LOG, feedback=FEEDBACK) -> None:
                                        tuple(1.0 for _ in top), confident, 0.9 if confident else 0.1, "v1", ms,
                                        intent, urgency, emotion, False, None))
     assert sources.query_log.flush()
-    sources.query_log.close()
     for at, question, action, article in feedback:
         sources.feedback.add(FeedbackEvent(question, action, article, "v1"), at=_time(at))
+    sources.close()
 
 
 def report_of(config, tmp_path, since="2026-11-16", until=None):

@@ -1,0 +1,146 @@
+"""The one storage interface. The append-only tables (feedback, the query log) and the prune are written
+once against ``Database``; its two implementations differ only in how they connect, in their DDL and
+in their placeholders: ``SqliteDatabase`` (the default: one file per table, nothing to install) and
+``PostgresDatabase`` (one database that every server replica shares).
+
+Statements are written with ``?`` placeholders; PostgreSQL's sessions translate them.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any, Iterator, Protocol, Sequence
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+READ_BATCH = 500  # rows per fetch: a table can outgrow memory
+
+
+class StorageError(RuntimeError):
+    """A database that cannot be opened or used; the message is one line and never holds a password."""
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str  # "text", "integer" or "real": each backend names its own
+    required: bool = False
+    check: str = ""  # a CHECK expression, the same SQL on both backends
+
+
+@dataclass(frozen=True)
+class Table:
+    """An append-only table: each backend turns it into DDL with triggers refusing UPDATE and DELETE.
+    A ``prunable`` table (it has an ``at`` column) lets a DELETE through only for rows older than a
+    cutoff written into ``<name>_maintenance`` in the same transaction (see ``storage.querylog.prune``)."""
+
+    name: str
+    columns: tuple[Column, ...]  # besides ``id``, which the database assigns
+    refusal: str  # the message of a refused change; contains "append-only"
+    indexed: tuple[str, ...] = ()
+    prunable: bool = False
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return ("id", *(c.name for c in self.columns))
+
+    def column_sql(self, types: dict[str, str]) -> str:
+        """The columns' definitions in a backend's type names (``types``: "text" → its name)."""
+        return ", ".join(f"{c.name} {types[c.type]}{' NOT NULL' if c.required else ''}"
+                         f"{f' CHECK ({c.check})' if c.check else ''}" for c in self.columns)
+
+    @property
+    def maintenance(self) -> str:
+        return f"{self.name}_maintenance"
+
+    @property
+    def insert_sql(self) -> str:
+        return (f"INSERT INTO {self.name} ({', '.join(c.name for c in self.columns)}) "
+                f"VALUES ({', '.join('?' * len(self.columns))})")
+
+    def select_sql(self, since: str | None, until: str | None) -> tuple[str, list[str]]:
+        """Rows in id order; ``since``/``until`` bound ``at`` (ISO 8601 UTC text: since inclusive,
+        until exclusive; text order is time order because every ``at`` has the same format)."""
+        where, params = [], []
+        if since is not None:
+            where.append("at >= ?")
+            params.append(since)
+        if until is not None:
+            where.append("at < ?")
+            params.append(until)
+        clause = f" WHERE {' AND '.join(where)}" if where else ""
+        return f"SELECT {', '.join(self.column_names)} FROM {self.name}{clause} ORDER BY id", params
+
+
+def storable(row: Sequence[Any]) -> tuple:
+    """PostgreSQL text cannot hold NUL: it becomes U+FFFD on both backends, so their rows stay the same."""
+    return tuple(v.replace("\x00", "\ufffd") if isinstance(v, str) else v for v in row)
+
+
+class Session(Protocol):
+    """Statements inside one transaction (``?`` placeholders)."""
+
+    def execute(self, sql: str, params: Sequence[Any] = ...) -> Any: ...  # a cursor: fetchone(), rowcount
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> Any: ...
+
+
+class Connection(Protocol):
+    """A connection owned by one thread (the query log's writer keeps one)."""
+
+    def transaction(self) -> AbstractContextManager[Session]: ...
+
+    def close(self) -> None: ...
+
+
+class Database(ABC):
+    """Where the tables live. ``where`` names it in messages (a path, or the URL without its password);
+    ``errors`` is what a failed statement or connection raises."""
+
+    where: str
+    errors: tuple[type[BaseException], ...]
+    returning_id = " RETURNING id"  # appended to an INSERT whose new id is wanted ("": the cursor's lastrowid)
+
+    @abstractmethod
+    def create(self, table: Table) -> None:
+        """The table, its indexes and its append-only triggers; idempotent, safe from several replicas."""
+
+    @abstractmethod
+    def connect(self) -> Connection:
+        """A connection of its own, for a thread that writes often."""
+
+    @abstractmethod
+    def transaction(self) -> AbstractContextManager[Session]:
+        """One short transaction (commit on success, rollback on error), from any thread."""
+
+    @abstractmethod
+    def rows(self, table: Table, since: str | None = None, until: str | None = None) -> Iterator[tuple]:
+        """``table``'s rows in ``column_names`` order and id order, read in batches; none if it does not
+        exist yet."""
+
+    def close(self) -> None:
+        """Release what the database holds (PostgreSQL's pool)."""
+
+
+def redact(url: str) -> str:
+    """The URL with its password replaced by ***: what messages and logs may show."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if parts.password is not None:
+        userinfo, _, host = netloc.rpartition("@")
+        netloc = f"{userinfo.split(':', 1)[0]}:***@{host}"
+    query = "&".join("password=***" if pair.split("=", 1)[0].lower() == "password" else pair
+                     for pair in parts.query.split("&")) if parts.query else ""
+    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+
+
+def one_line(exc: BaseException, url: str = "") -> str:
+    """An exception's message on one line, any password from ``url`` replaced by ***."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    parts = urlsplit(url)
+    secrets = [parts.password or ""] + [pair.split("=", 1)[1] for pair in parts.query.split("&")
+                                        if pair.split("=", 1)[0].lower() == "password" and "=" in pair]
+    for secret in filter(None, secrets):
+        for form in {secret, unquote(secret)}:
+            text = text.replace(form, "***")
+    return text
