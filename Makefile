@@ -60,6 +60,7 @@ bench: setup-dev                 ## benchmarks: build, embedders, memory, servin
 	$(PY) -m bench.serve
 	$(PY) -m bench.triage
 	$(PY) -m bench.querylog
+	$(PY) -m bench.report
 
 eval: setup-dev                  ## retrieval accuracy on the shipped question set
 	$(PY) -m eval --kb $(KB) --questions eval/questions/shipped.jsonl --compare

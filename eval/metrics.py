@@ -4,6 +4,8 @@ from __future__ import annotations
 import math
 from typing import Sequence
 
+from core.stats import percentile  # noqa: F401 - re-exported: the harness and the benchmarks import it here
+
 
 def recall_at(ranked: Sequence[str], relevant: set[str], k: int) -> float:
     """Share of the relevant ids found in the top k."""
@@ -25,16 +27,6 @@ def ndcg_at(ranked: Sequence[str], relevant: set[str], k: int) -> float:
     dcg = sum(1.0 / math.log2(i + 1) for i, item in enumerate(ranked[:k], start=1) if item in relevant)
     ideal = sum(1.0 / math.log2(i + 1) for i in range(1, min(len(relevant), k) + 1))
     return dcg / ideal if ideal else 0.0
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    """Linear-interpolated percentile, q in [0, 100]."""
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * q / 100.0
-    low, high = math.floor(position), math.ceil(position)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
 def abstention(no_answer: Sequence[bool], abstained: Sequence[bool]) -> dict[str, float]:

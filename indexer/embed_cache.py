@@ -23,8 +23,9 @@ CHECKPOINT_SECONDS = 2.0  # a save costs milliseconds; embedding 2 s of text cos
 class EmbeddingCache:
     """One ``.npz`` (plain arrays, no pickle) per embedder under ``<index root>/cache/``."""
 
-    def __init__(self, root: Path, embedder_id: str, dim: int, load_existing: bool = True):
-        self.path = Path(root) / (re.sub(r"[^A-Za-z0-9._-]+", "_", embedder_id) + ".npz")
+    def __init__(self, root: Path, embedder_id: str, dim: int, load_existing: bool = True, prefix: str = ""):
+        """``prefix`` names another file for the same embedder (the weekly report's questions)."""
+        self.path = Path(root) / (prefix + re.sub(r"[^A-Za-z0-9._-]+", "_", embedder_id) + ".npz")
         self.dim = dim
         self._vectors: dict[str, np.ndarray] = {}
         if load_existing and self.path.exists():

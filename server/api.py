@@ -8,6 +8,7 @@ from flask import Blueprint, Response, current_app, jsonify, request, send_from_
 
 from assist import Answer, Assistant
 from indexer.markdown_text import render_html
+from report import stylesheet
 from retrieval import Searcher
 
 from storage import querylog
@@ -143,6 +144,32 @@ def querylog_export():
     """Admin only: masked, but still customers' messages."""
     guard.require_admin(_config())
     return _csv(current_app.extensions["kbs_querylog"].export_csv(), "querylog.csv")
+
+
+@bp.get("/v1/report")
+def report():
+    """Admin only: the weekly report (customers' questions, masked). 202 while it is being built."""
+    config = _config()
+    guard.require_admin(config)
+    period = payloads.report_period(request.args, config.report_utc_offset_hours, config.report_max_days)
+    status, body = current_app.extensions["kbs_reports"].get(period)
+    response = jsonify(body)
+    response.status_code = status
+    response.headers["Cache-Control"] = "no-store"
+    if status == 202:
+        response.headers["Retry-After"] = "1"
+    return response
+
+
+@bp.get("/admin/")
+def admin():
+    """The editors' page: static, no data; it asks for the admin token and fetches /v1/report with it."""
+    return send_from_directory(current_app.static_folder, "admin.html")
+
+
+@bp.get("/admin/report.css")
+def report_css():
+    return Response(stylesheet(), mimetype="text/css")
 
 
 def _csv(pieces, filename: str) -> Response:

@@ -15,6 +15,7 @@ from storage.stores import open_stores
 
 from . import errors, guard
 from .holder import IndexHolder
+from .reports import ReportJobs
 
 
 # CORS applies to these paths only, never to the admin endpoints (customers' text).
@@ -68,6 +69,7 @@ def create_app(config: cfg.Config | None = None, searcher: Searcher | None = Non
         holder.reload()
         holder.start_watching(config.reload_interval)
     app.extensions["kbs_holder"] = holder
+    app.extensions["kbs_reports"] = ReportJobs(config, holder, today)
 
     if config.cors_origins:
         from flask_cors import CORS

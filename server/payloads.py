@@ -9,6 +9,7 @@ from typing import Any
 from flask import Request
 
 from assist import ROLES, Turn
+from report import Period, PeriodError, parse_period
 from retrieval import ARMS, Query
 from retrieval.fusion import METHODS as FUSION_METHODS
 
@@ -180,3 +181,16 @@ def feedback_event(body: dict, max_chars: int) -> FeedbackEvent:
         raise ApiError(400, "invalid_request", f"'article_id' is required for action '{action}'")
     version = _optional_str(body, "index_version", MAX_INDEX_VERSION_CHARS)
     return FeedbackEvent(question_text(body.get("question"), max_chars), action, article_id, version)
+
+
+def report_period(args, utc_offset_hours: float, max_days: int) -> Period:
+    """``?since=YYYY-MM-DD&until=YYYY-MM-DD`` (until optional: a week) → a report Period, at most ``max_days``."""
+    unknown = set(args) - {"since", "until"}
+    if unknown:
+        raise ApiError(400, "invalid_request", f"unknown parameter(s): {', '.join(sorted(unknown))}")
+    if not args.get("since"):
+        raise ApiError(400, "invalid_request", "since is required (YYYY-MM-DD)")
+    try:
+        return parse_period(args["since"], args.get("until") or None, utc_offset_hours, max_days)
+    except PeriodError as exc:
+        raise ApiError(400, "invalid_request", str(exc)) from None

@@ -37,9 +37,10 @@ class FeedbackStore:
         self.db = db if isinstance(db, Database) else SqliteDatabase(db)
         self.db.create(TABLE)
 
-    def add(self, event: FeedbackEvent) -> int:
-        """The new row's id; StorageError when the database refuses it (the agent's client sees 503)."""
-        at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    def add(self, event: FeedbackEvent, at: dt.datetime | None = None) -> int:
+        """The new row's id; StorageError when the database refuses it (the agent's client sees 503).
+        Stamped now; ``at`` (an aware time) is for replaying a past week (the report's demo)."""
+        at = (at or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc).isoformat(timespec="seconds")
         row = storable((at, event.question, event.article_id, event.action, event.index_version))
         try:
             with self.db.transaction() as session:

@@ -125,6 +125,16 @@ def test_rows_can_be_read_for_a_period(backend):
     assert list(stores.feedback.rows(until=today.isoformat())) == []
 
 
+def test_feedback_can_be_stamped_with_a_past_time_for_the_replay(backend):
+    """The report's replay demo writes a past week through the API: ``at`` is stored as UTC text."""
+    stores = backend.stores()
+    shanghai = dt.timezone(dt.timedelta(hours=8))
+    stores.feedback.add(FeedbackEvent("发货没", "copy", "dispatch-time", "v1"),
+                        at=dt.datetime(2026, 11, 16, 10, 30, tzinfo=shanghai))
+    [row] = list(stores.feedback.rows(since="2026-11-16T02:30:00+00:00", until="2026-11-16T02:30:01+00:00"))
+    assert row[1:5] == ("2026-11-16T02:30:00+00:00", "发货没", "dispatch-time", "copy")
+
+
 def test_export_streams_csv_in_pieces_with_formula_cells_neutralised(backend):
     stores = backend.stores()
     for question in ("=HYPERLINK(\"http://evil.example\")", "+1 的订单", "退款多久"):
