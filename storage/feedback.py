@@ -1,10 +1,13 @@
-"""Agents' feedback (👍/👎, copies, KB gaps), stored append-only for the KB editors: in SQLite or PostgreSQL."""
+"""Agents' feedback (👍/👎, copies, KB gaps), stored append-only for the KB editors: in SQLite or PostgreSQL.
+The question is stored masked (``core.masking``), like the query log's: never a customer's phone or order number."""
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
+
+from core.masking import mask
 
 from .db import Column, Database, StorageError, Table, storable
 from .export import csv_pieces
@@ -41,7 +44,7 @@ class FeedbackStore:
         """The new row's id; StorageError when the database refuses it (the agent's client sees 503).
         Stamped now; ``at`` (an aware time) is for replaying a past week (the report's demo)."""
         at = (at or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc).isoformat(timespec="seconds")
-        row = storable((at, event.question, event.article_id, event.action, event.index_version))
+        row = storable((at, mask(event.question), event.article_id, event.action, event.index_version))
         try:
             with self.db.transaction() as session:
                 cursor = session.execute(TABLE.insert_sql + self.db.returning_id, row)

@@ -171,10 +171,13 @@ def test_nothing_unmasked_reaches_the_database(backend):
     questions = [f"手机{raw['phone']}，订单号{raw['order']}还没发货", f"身份证{raw['id_card']}", raw["phone"]]
     stores = logged(backend, [entry(q, endpoint=endpoint) for q in questions for endpoint in ("suggest", "batch")])
     stores.query_log.close()
-    stored = [r["question"] for r in backend.table("query_log")]
-    assert stored[::2] == [f"手机139****{raw['phone'][-4:]}，订单号[单号]还没发货", "身份证[身份证号]",
-                           f"139****{raw['phone'][-4:]}"]
-    contents = " ".join(str(value) for row in backend.table("query_log") for value in row.values())
+    for question in questions:  # an agent's 知识库缺口 on the same messages
+        stores.feedback.add(FeedbackEvent(question, "gap", None, "v1"))
+    masked = [f"手机139****{raw['phone'][-4:]}，订单号[单号]还没发货", "身份证[身份证号]", f"139****{raw['phone'][-4:]}"]
+    assert [r["question"] for r in backend.table("query_log")][::2] == masked
+    assert [r["question"] for r in backend.table("feedback")] == masked
+    contents = " ".join(str(value) for table in ("query_log", "feedback")
+                        for row in backend.table(table) for value in row.values())
     everything = backend.stored_bytes()
     assert "手机139****".encode() in everything, "the search reads where the rows are"
     if backend.name == "postgres":
