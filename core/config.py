@@ -143,7 +143,7 @@ class Config:
         "400, so a DNS-rebinding page cannot reach a service bound to loopback.")
     admin_token: str = _setting("", "Bearer token for the admin endpoints (feedback and query-log "
                                     "export, the weekly report: they hold customers' text); empty disables them (403). "
-                                    "Set it by environment, not on a command line.")
+                                    "Set it by environment, not on a command line.", secret=True)
     max_question_chars: int = _setting(2000, "Longest accepted question (413 above).")
     max_body_bytes: int = _setting(65536, "Largest accepted request body (413 above).")
     max_batch: int = _setting(50, "Most questions in one /v1/suggest/batch call.")

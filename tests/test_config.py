@@ -42,3 +42,10 @@ def test_cli_flags_are_generated_from_settings():
 def test_every_setting_is_documented_in_the_readme():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert cfg.markdown_table() in readme, "README settings table is stale: paste config.markdown_table()"
+
+
+def test_secrets_are_not_in_the_settings_repr():
+    """A Config that lands in a log or a traceback shows neither the admin token nor the database URL."""
+    config = cfg.load({"admin_token": "tok-3f9a", "database_url": "postgresql://u:pw-77@h/db"}, environ={})
+    assert config.admin_token == "tok-3f9a"
+    assert "tok-3f9a" not in repr(config) and "pw-77" not in repr(config)
