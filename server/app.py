@@ -1,15 +1,16 @@
 """Application factory: ``create_app(config, searcher=None)``."""
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import os
+from functools import partial
 from pathlib import Path
 
 from flask import Flask
 from flask.json.provider import DefaultJSONProvider
 
 from core import config as cfg
+from report.period import shop_today
 from retrieval import QueryEncoder, Searcher
 from storage.stores import open_stores
 
@@ -46,10 +47,12 @@ def query_encoder(config: cfg.Config) -> QueryEncoder:
                         batch=config.embed_batch)
 
 
-def create_app(config: cfg.Config | None = None, searcher: Searcher | None = None, today=dt.date.today) -> Flask:
+def create_app(config: cfg.Config | None = None, searcher: Searcher | None = None, today=None) -> Flask:
     """Build the app. With ``searcher`` (tests), serve it; otherwise load ``config.index_dir``
     with the configured embedder and watch it for newly published versions."""
     config = config or cfg.load()
+    # the shop's date, not the machine's: an article that ended yesterday in Beijing is expired at 01:00 there
+    today = today or partial(shop_today, config.report_utc_offset_hours)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
     app.json = StrictJSONProvider(app)

@@ -243,3 +243,14 @@ def test_feedback_the_database_cannot_store_is_a_503_the_client_can_retry(app, c
     response = client.post("/v1/feedback", json={"question": "面霜保质期", "action": "gap"})
     assert response.status_code == 503 and response.headers["Retry-After"] == "1"
     assert response.get_json()["error"]["code"] == "storage_unavailable"
+
+
+def test_the_servers_today_is_the_shops_date(built, tmp_path, config, hash_embedder):
+    """Expiry follows the shop's calendar (report_utc_offset_hours), not the machine's time zone."""
+    import datetime as dt
+
+    searcher = make_searcher(tmp_path / "index", hash_embedder, config)
+    east = create_app(config.replace(report_utc_offset_hours=14), searcher=searcher).extensions["kbs_holder"]
+    west = create_app(config.replace(report_utc_offset_hours=-12), searcher=searcher).extensions["kbs_holder"]
+    assert east.today() == dt.datetime.now(dt.timezone(dt.timedelta(hours=14))).date()
+    assert east.today() - west.today() >= dt.timedelta(days=1), "26 hours apart: never the same date"
