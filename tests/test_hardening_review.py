@@ -22,3 +22,20 @@ def test_the_last_days_of_the_calendar_still_make_a_report(admin_client):
     assert parse_period("0001-01-02", None, 8.0).bounds()[0] == "0001-01-01T16:00:00+00:00"
     response = admin_client.get("/v1/report?since=9999-12-30&until=9999-12-31", headers=AUTH)
     assert response.status_code == 200 and response.json["empty"]
+
+
+def test_customers_questions_do_not_fill_the_tokenizer_cache(app, client):
+    """The spans cache is for the KB's own sentences (a fixed set, cut again for every snippet). Questions
+    went into it too: 16,384 distinct 2,000-character questions held ~6 GiB (+378 MiB a thousand)."""
+    import random
+
+    tokenizer = app.extensions["kbs_holder"].searcher.index.tokenizer
+    rnd = random.Random(3)
+    questions = ["".join(chr(rnd.randint(0x4e00, 0x9fff)) for _ in range(2000)) for _ in range(5)]
+    for question in questions:
+        assert client.post("/v1/suggest", json={"question": question}).status_code == 200
+        assert tokenizer.tokens(question)  # a question is still cut as before
+    for question in questions:
+        hits = tokenizer.spans.cache_info().hits
+        tokenizer.spans(question)
+        assert tokenizer.spans.cache_info().hits == hits, "the question was kept in the cache"
