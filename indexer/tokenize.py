@@ -201,5 +201,7 @@ class Tokenizer:
         return {w for w, _, _ in self.spans(text)}
 
     def tokens(self, text: str) -> list[str]:
-        """Words, plus pinyin syllable bigrams that let homophone typos and Traditional characters match."""
-        return [w for w, _, _ in self.spans(text)] + syllable_bigrams(text, self._syllables)
+        """Words, plus pinyin syllable bigrams that let homophone typos and Traditional characters match.
+        Not cached: this is how a question (or a chunk, once, at build time) is cut, and customers' distinct
+        texts would fill the cache that ``spans`` keeps for the KB's sentences (up to ~0.4 MB a long one)."""
+        return [w for w, _, _ in self._spans(text)] + syllable_bigrams(text, self._syllables)

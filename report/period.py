@@ -67,9 +67,14 @@ def parse_period(since: str, until: str | None, utc_offset_hours: float, max_day
     """``until`` defaults to a week after ``since``; refuses an empty or reversed period and,
     with ``max_days``, a longer one."""
     first = parse_date(since, "since")
-    end = parse_date(until, "until") if until else first + dt.timedelta(days=DEFAULT_DAYS)
-    if end <= first:
-        raise PeriodError(f"until ({end}) must come after since ({first}); until is the day after the last one")
-    if max_days is not None and (end - first).days > max_days:
-        raise PeriodError(f"the period has {(end - first).days} days; at most {max_days} (setting report_max_days)")
-    return Period(first, end, utc_offset_hours)
+    try:
+        end = parse_date(until, "until") if until else first + dt.timedelta(days=DEFAULT_DAYS)
+        if end <= first:
+            raise PeriodError(f"until ({end}) must come after since ({first}); until is the day after the last one")
+        if max_days is not None and (end - first).days > max_days:
+            raise PeriodError(f"the period has {(end - first).days} days; at most {max_days} (setting report_max_days)")
+        period = Period(first, end, utc_offset_hours)
+        period.bounds()  # 0001-01-01 in a zone east of UTC begins in year 0, which Python has not
+    except OverflowError:
+        raise PeriodError(f"a period from {first} reaches outside the years 1 to 9999") from None
+    return period

@@ -44,3 +44,22 @@ def test_masking_is_linear_on_hostile_text():
                  ("建设路" + "一" * 7) * 200, "1-" * 1000):
         mask(text)
     assert time.perf_counter() - started < 1.0
+
+
+@pytest.mark.parametrize("text, masked", [
+    # digits typed together: a phone number and an order number without a space (30 digits), two orders
+    ("手机订单139123456786921345678901234567查下", "手机订单[单号]查下"),
+    ("69213456789012345676921345678901234568", "[单号]"),
+    ("DY20261122123456789012345678", "[单号]"),
+    # an IME's full-width mode: the same numbers in full-width digits and letters
+    ("我的手机号１３８１２３４５６７８，快点发货", "我的手机号138****5678，快点发货"),
+    ("订单号６９２１３４５６７８９０１２３４５６７怎么还没到", "订单号[单号]怎么还没到"),
+    ("身份证１１０１０５１９９００３０７１２３４", "身份证[身份证号]"),
+    ("订单 ＤＹ２０２６１１２２１２３４５６７８ 要退款", "订单 [单号] 要退款"),
+    ("发到ｚｈａｎｇ＠ｑｑ．ｃｏｍ，谢谢！", "发到[邮箱]，谢谢！"),
+    ("电话１３９-1234-５６７８吗？", "电话139****5678吗？"),
+])
+def test_numbers_typed_together_or_full_width_are_masked_too(text, masked):
+    """Hostile review: a digit run over 24 digits was stored whole (the README says 11 or more digits), and
+    full-width digits (Chinese IMEs type them) matched no pattern. The rest of the text stays as typed."""
+    assert mask(text) == masked
