@@ -114,8 +114,10 @@ class PostgresDatabase(Database):
             yield PgSession(cursor)
 
     def rows(self, table: Table, since: str | None = None, until: str | None = None) -> Iterator[tuple]:
+        """On a connection of its own, not the pool's: an export streamed to a slow client holds it for as
+        long as the download lasts, and the agents' feedback must not wait for a pooled one meanwhile."""
         sql, params = table.select_sql(since, until)
-        with self._pool.connection() as conn:
+        with psycopg.connect(self._conninfo) as conn:
             if conn.execute("SELECT to_regclass(%s)", (table.name,)).fetchone()[0] is None:
                 return
             with conn.cursor(name=f"kbs_{table.name}_rows") as cursor:  # server-side: read in batches

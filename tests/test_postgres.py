@@ -156,3 +156,16 @@ def test_the_writer_and_the_pool_survive_a_dropped_connection(pg):
     stores.feedback.add(FeedbackEvent("第二条", "gap", None, None))
     assert [r["question"] for r in pg.table("query_log")] == ["第一条", "第二条"]
     assert [r["question"] for r in pg.table("feedback")] == ["第一条", "第二条"]
+
+
+def test_a_slow_export_does_not_hold_a_pooled_connection(pg):
+    """An admin download read slowly must not make the agents' feedback wait for the pool (one connection here)."""
+    stores = pg.stores(database_pool_size=1)
+    for n in range(3):
+        stores.feedback.add(FeedbackEvent(f"问题{n}", "gap", None, None))
+    reading = stores.feedback.rows()
+    assert next(reading)[2] == "问题0"  # the download has begun and is read no further for now
+    started = time.monotonic()
+    stores.feedback.add(FeedbackEvent("导出期间的反馈", "copy", "a", None))
+    assert time.monotonic() - started < 2, "the feedback waited for the export's connection"
+    assert [row[2] for row in reading] == ["问题1", "问题2"], "the export sees the rows as they were when it began"
