@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import math
 import threading
 import time
 from collections import OrderedDict
@@ -65,7 +66,7 @@ class _Waiting:
         heap = self.short if len(job.text) <= self.quick_chars else self.long
         heapq.heappush(heap, (time.monotonic() + len(job.text) * SECONDS_PER_CHAR, next(self._order), job))
 
-    def pop(self, quick_only: bool, chars_left: int) -> _Job | None:
+    def pop(self, quick_only: bool, chars_left: float = math.inf) -> _Job | None:
         """The eligible job expected to finish first whose text fits in ``chars_left``, or None."""
         heaps = [h for h in ((self.short,) if quick_only else (self.short, self.long)) if h]
         while heaps:
@@ -148,7 +149,7 @@ class QueryEncoder:
         """Wait for work; then the best eligible job and, under load, more up to the batch limits."""
         with self._lock:
             while True:
-                job = self._waiting.pop(quick_only, chars_left=10**9)
+                job = self._waiting.pop(quick_only)
                 if job is not None:
                     break
                 self._lock.wait()
@@ -163,9 +164,8 @@ class QueryEncoder:
             jobs = self._take(quick_only)
             try:
                 vectors = embedder.embed([job.text for job in jobs], "query")
+                vectors.setflags(write=False)  # each job's row is a read-only view: cached, shared by callers
                 for job, vector in zip(jobs, vectors):
-                    vector = np.array(vector)
-                    vector.setflags(write=False)
                     job.vector = vector
                 self._remember(jobs)
             except BaseException as exc:  # noqa: BLE001 - handed to the callers, the lane lives on
