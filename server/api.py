@@ -12,6 +12,7 @@ from report import stylesheet
 from retrieval import Searcher
 
 from storage import querylog
+from storage.stores import Stores
 
 from . import guard, payloads
 from .errors import ApiError
@@ -21,6 +22,10 @@ bp = Blueprint("api", __name__)
 
 def _config():
     return current_app.extensions["kbs_config"]
+
+
+def _stores() -> Stores:
+    return current_app.extensions["kbs_stores"]
 
 
 def _holder():
@@ -64,7 +69,7 @@ def _deadline() -> float:
 
 def _log(question: str, answer: Answer, latency_ms: float, endpoint: str) -> None:
     """Hand the answer to the query log's writer thread (masked there); returns at once."""
-    query_log = current_app.extensions["kbs_querylog"]
+    query_log = _stores().query_log
     if query_log.enabled:
         query_log.record(querylog.entry_of(answer, question, latency_ms, endpoint))
 
@@ -129,21 +134,21 @@ def facets():
 @bp.post("/v1/feedback")
 def feedback():
     event = payloads.feedback_event(payloads.json_body(request), _config().max_question_chars)
-    return jsonify({"id": current_app.extensions["kbs_feedback"].add(event)}), 201
+    return jsonify({"id": _stores().feedback.add(event)}), 201
 
 
 @bp.get("/v1/feedback/export")
 def feedback_export():
     """Admin only: the rows hold customers' messages (phone and order numbers)."""
     guard.require_admin(_config())
-    return _csv(current_app.extensions["kbs_feedback"].export_csv(), "feedback.csv")
+    return _csv(_stores().feedback.export_csv(), "feedback.csv")
 
 
 @bp.get("/v1/querylog/export")
 def querylog_export():
     """Admin only: masked, but still customers' messages."""
     guard.require_admin(_config())
-    return _csv(current_app.extensions["kbs_querylog"].export_csv(), "querylog.csv")
+    return _csv(_stores().query_log.export_csv(), "querylog.csv")
 
 
 @bp.get("/v1/report")
@@ -194,5 +199,5 @@ def healthz():
 @bp.get("/readyz")
 def readyz():
     status = {**_holder().status(), "embedding": _holder().encoder.stats(),
-              "query_log": current_app.extensions["kbs_querylog"].stats()}
+              "query_log": _stores().query_log.stats()}
     return jsonify(status), (200 if status["ready"] else 503)

@@ -60,10 +60,7 @@ def create_app(config: cfg.Config | None = None, searcher: Searcher | None = Non
     app.json.sort_keys = False
     app.extensions["kbs_config"] = config
     # first: a wrong database_url or an unreachable server stops the start before any model loads
-    stores = open_stores(config)
-    app.extensions["kbs_stores"] = stores
-    app.extensions["kbs_feedback"] = stores.feedback
-    app.extensions["kbs_querylog"] = stores.query_log
+    app.extensions["kbs_stores"] = open_stores(config)
 
     if searcher is not None:
         holder = IndexHolder(Path(config.index_dir), searcher.encoder, config, today, searcher=searcher)

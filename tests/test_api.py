@@ -219,7 +219,7 @@ def test_feedback_is_validated_like_suggest(client, body, status):
 def test_feedback_is_append_only(app):
     import sqlite3
 
-    store = app.extensions["kbs_feedback"]
+    store = app.extensions["kbs_stores"].feedback
     from storage.feedback import FeedbackEvent
 
     store.add(FeedbackEvent("q", "gap", None, None))
@@ -239,7 +239,7 @@ def test_feedback_the_database_cannot_store_is_a_503_the_client_can_retry(app, c
     def broken():
         raise sqlite3.OperationalError("disk I/O error")
 
-    monkeypatch.setattr(app.extensions["kbs_feedback"].db, "transaction", broken)
+    monkeypatch.setattr(app.extensions["kbs_stores"].feedback.db, "transaction", broken)
     response = client.post("/v1/feedback", json={"question": "面霜保质期", "action": "gap"})
     assert response.status_code == 503 and response.headers["Retry-After"] == "1"
     assert response.get_json()["error"]["code"] == "storage_unavailable"

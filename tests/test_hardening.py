@@ -182,7 +182,7 @@ def test_csv_cell_neutralisation(cell, exported):
 
 
 def test_export_of_many_rows_comes_in_pieces(app):
-    store = app.extensions["kbs_feedback"]
+    store = app.extensions["kbs_stores"].feedback
     with sqlite3.connect(store.db.path) as db:
         db.executemany("INSERT INTO feedback (at, question, article_id, action, index_version) "
                        "VALUES ('t', ?, 'a', 'up', NULL)", [(f"问题{i}",) for i in range(1200)])
@@ -200,7 +200,7 @@ def test_export_of_many_rows_comes_in_pieces(app):
     "DELETE FROM feedback",
 ])
 def test_feedback_is_really_append_only(app, sql):
-    store = app.extensions["kbs_feedback"]
+    store = app.extensions["kbs_stores"].feedback
     first = store.add(FeedbackEvent("原来的问题", "gap", None, None))
     assert first == 1
     with sqlite3.connect(store.db.path) as db, pytest.raises(sqlite3.IntegrityError, match="append-only"):

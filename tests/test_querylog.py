@@ -40,7 +40,7 @@ def test_each_suggestion_and_batch_question_appends_one_masked_row(triage_app, c
     body = client.post("/v1/suggest", json={"question": f"我要退款！手机{PHONE}，订单{ORDER}", "top_k": 3}).get_json()
     batch = client.post("/v1/suggest/batch", json={"questions": ["退款多久到账", f"身份证{ID_CARD}能开发票吗"]})
     assert batch.status_code == 200
-    assert triage_app.extensions["kbs_querylog"].flush()
+    assert triage_app.extensions["kbs_stores"].query_log.flush()
     logged = rows(config.query_log_db)
     assert [r["endpoint"] for r in logged] == ["suggest", "batch", "batch"]
     first = logged[0]
@@ -61,7 +61,7 @@ def test_each_suggestion_and_batch_question_appends_one_masked_row(triage_app, c
 
 def test_without_triage_data_the_labels_are_empty(app, client, config):
     client.post("/v1/suggest", json={"question": "退款多久到账"})
-    assert app.extensions["kbs_querylog"].flush()
+    assert app.extensions["kbs_stores"].query_log.flush()
     (row,) = rows(config.query_log_db)
     assert row["intent"] is None and row["handoff"] is None and row["question"] == "退款多久到账"
 
@@ -69,7 +69,7 @@ def test_without_triage_data_the_labels_are_empty(app, client, config):
 def test_refused_requests_are_not_logged(app, client, config):
     assert client.post("/v1/suggest", json={"question": ""}).status_code == 400
     assert client.post("/v1/suggest", json={"question": "x" * 3000}).status_code == 413
-    assert app.extensions["kbs_querylog"].flush()
+    assert app.extensions["kbs_stores"].query_log.flush()
     assert rows(config.query_log_db) == []
 
 
@@ -77,7 +77,7 @@ def test_query_log_off_records_nothing(built, tmp_path, config, hash_embedder):
     config = config.replace(query_log=False)
     app = create_app(config, searcher=make_searcher(tmp_path / "index", hash_embedder, config))
     assert app.test_client().post("/v1/suggest", json={"question": "发货"}).status_code == 200
-    log = app.extensions["kbs_querylog"]
+    log = app.extensions["kbs_stores"].query_log
     assert log.stats() == {"enabled": False, "written": 0, "dropped": 0, "queued": 0} and log._writer is None
 
 
@@ -99,7 +99,7 @@ def test_export_streams_masked_rows_with_formula_cells_neutralised(triage_app):
     client = triage_app.test_client()
     for question in ("=HYPERLINK(\"http://evil.example\")", f"+{PHONE} 的订单", "退款多久"):
         assert client.post("/v1/suggest", json={"question": question}).status_code == 200
-    log = triage_app.extensions["kbs_querylog"]
+    log = triage_app.extensions["kbs_stores"].query_log
     assert log.flush()
     response = client.get("/v1/querylog/export", headers={"Authorization": "Bearer " + TOKEN})
     assert response.is_streamed and response.mimetype == "text/csv"
@@ -111,7 +111,7 @@ def test_export_streams_masked_rows_with_formula_cells_neutralised(triage_app):
 
 def test_readyz_reports_the_query_log(app, client):
     client.post("/v1/suggest", json={"question": "发货"})
-    assert app.extensions["kbs_querylog"].flush()
+    assert app.extensions["kbs_stores"].query_log.flush()
     assert client.get("/readyz").get_json()["query_log"] == {"enabled": True, "written": 1, "dropped": 0,
                                                              "queued": 0}
 
