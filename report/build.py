@@ -14,7 +14,7 @@ from .hotspots import Hotspots, hotspots
 from .load import Traffic, load_traffic
 from .period import Period
 from .service import Service, service_figures
-from .sources import open_sources
+from .sources import Sources, open_sources
 from .topics import Topic, top_topics
 
 
@@ -58,12 +58,15 @@ def build_report(traffic: Traffic, articles: Articles, vectors: QuestionVectors,
 
 
 def make_report(config: Config, period: Period, articles: Articles, vectors: QuestionVectors,
-                as_of: dt.date) -> Report:
-    """The report of ``period`` from the configured feedback and query log."""
-    sources = open_sources(config)
+                as_of: dt.date, sources: Sources | None = None) -> Report:
+    """The report of ``period`` from the configured feedback and query log, or from ``sources`` already
+    open (the server's own stores: no second database connection or pool per report)."""
+    opened = sources is None
+    sources = open_sources(config) if opened else sources
     try:
         traffic = load_traffic(sources, period)
     finally:
-        sources.close()
+        if opened:
+            sources.close()
     notes = tuple(f"nothing recorded yet at {where}" for where in sources.missing)
     return build_report(traffic, articles, vectors, config, as_of, notes)

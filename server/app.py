@@ -69,7 +69,7 @@ def create_app(config: cfg.Config | None = None, searcher: Searcher | None = Non
         holder.reload()
         holder.start_watching(config.reload_interval)
     app.extensions["kbs_holder"] = holder
-    app.extensions["kbs_reports"] = ReportJobs(config, holder, today)
+    app.extensions["kbs_reports"] = ReportJobs(config, holder, today, app.extensions["kbs_stores"])
 
     if config.cors_origins:
         from flask_cors import CORS

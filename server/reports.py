@@ -19,6 +19,8 @@ from typing import Callable
 
 from core.config import Config
 from report import Articles, Period, QuestionVectors, csv_files, make_report, render_fragment, render_markdown
+from report.sources import Sources
+from storage.stores import Stores
 
 from .errors import ApiError
 
@@ -29,8 +31,9 @@ KEEP = 8  # finished reports kept for polling clients
 
 
 class ReportJobs:
-    def __init__(self, config: Config, holder, today: Callable):
+    def __init__(self, config: Config, holder, today: Callable, stores: Stores):
         self.config, self.holder, self.today = config, holder, today
+        self.sources = Sources(stores.feedback, stores.query_log)  # the server's own: no pool per report
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="report")
         self._lock = threading.Lock()
         self._running: dict[tuple, Future] = {}
@@ -85,7 +88,7 @@ class ReportJobs:
                                             Path(self.config.index_dir) / "cache", self.config.embed_batch_size)
         index = searcher.index
         report = make_report(self.config, period, Articles(index.articles, f"index {index.version}"),
-                             self._vectors, as_of)
+                             self._vectors, as_of, self.sources)
         s = report.service
         return {"status": "done", "period": {"since": period.since.isoformat(), "until": period.until.isoformat()},
                 "generated_at": report.generated_at, "empty": report.empty,
