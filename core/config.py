@@ -90,6 +90,12 @@ class Config:
     confidence_threshold: float = _setting(
         0.4665, "Minimum probability that the suggestions hold the answer for confident=true (chosen by "
                 "python -m eval for at most 3% false abstention on the labeled set).")
+    scope_margin: float = _setting(
+        0.01, "A Chinese question whose nearest out-of-scope example (shipped defaults + <kb>/_scope) beats the top "
+              "suggestion's best cosine by more than this is not answered confidently.")
+    ended_margin: float = _setting(
+        0.01, "An ended article (last year's promotion) goes first, flagged, only when it matches the question better "
+             "than the best valid suggestion by more than this cosine.")
     include_expired: bool = _setting(False, "Suggest expired articles too (flagged, ranked last).")
     query_cache_size: int = _setting(2048, "Entries in the query-embedding LRU cache.")
     max_embed_chars: int = _setting(

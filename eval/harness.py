@@ -61,11 +61,12 @@ class Outcome:
     confidence: float
     took_ms: float
     signals: tuple[float, ...] = ()  # the confidence model's inputs (retrieval.confidence.SIGNALS)
+    out_of_scope: bool = False  # nearer to something the shop does not handle: never confident, whatever the model
 
     @classmethod
     def of(cls, question: Question, result: SearchResult) -> "Outcome":
         return cls(question, tuple(s.article_id for s in result.suggestions), result.confident,
-                   result.confidence, result.took_ms, tuple(result.signals.values()))
+                   result.confidence, result.took_ms, tuple(result.signals.values()), result.out_of_scope is not None)
 
 
 def load_questions(path: Path, known_ids: Iterable[str] | None = None) -> list[Question]:
@@ -191,10 +192,11 @@ def calibrate(asked: list[Outcome], folds: int, held_out: list[Outcome] = (),
     signals = np.array([o.signals for o in outcomes], dtype=float)
     answered = np.array([bool(set(o.ranked[:3]) & set(o.question.relevant)) for o in outcomes])
     top_right = np.array([bool(o.ranked) and o.ranked[0] in o.question.relevant for o in outcomes])
+    outside = np.array([o.out_of_scope for o in outcomes])
     fitted = calibration.fit(signals, answered, answerable, max_false_abstain, ~holdout)
-    in_sample = calibration.predict(fitted, signals) >= fitted.threshold
+    in_sample = (calibration.predict(fitted, signals) >= fitted.threshold) & ~outside
     out_of_fold = calibration.cross_validate([o.question.q for o in outcomes], signals, answered, answerable,
-                                             folds, max_false_abstain, ~holdout)
+                                             folds, max_false_abstain, ~holdout) & ~outside
 
     def figures(confident: np.ndarray) -> dict:
         asked_only = ~holdout

@@ -36,8 +36,8 @@ from .tokenize import tokenize_texts, user_words_from
 
 
 # Source files whose code decides what an index holds, besides the embedder and the chunking settings.
-_INDEX_SHAPING = ("parse.py", "frontmatter.py", "assist_data.py", "markdown_text.py", "records.py", "chunk.py", "tokenize.py", "pinyin.py",
-                  "bm25.py", "stopwords.txt")
+_INDEX_SHAPING = ("parse.py", "frontmatter.py", "assist_data.py", "scope_data.py", "defaults/out_of_scope.yaml",
+                  "markdown_text.py", "records.py", "chunk.py", "tokenize.py", "pinyin.py", "bm25.py", "stopwords.txt")
 
 
 def source_fingerprint(folder: Path, names: Sequence[str], extra: str = "") -> str:
@@ -203,8 +203,10 @@ def _build_locked(kb, root, embedder, config, full, progress, parsed, trainers, 
         cache = EmbeddingCache(root / "cache", embedder.id, embedder.dim, load_existing=not full)
         examples = [e["text"] for e in parsed.assist["examples"]] if parsed.assist else []
         example_hashes = [sha256_text(text) for text in examples]
+        scope_texts = [text for _, text in parsed.scope]  # what the shop does not handle, matched like a phrasing
+        scope_hashes = [sha256_text(text) for text in scope_texts]
         todo = len(cache.missing([c.content_hash for c in chunks], "passage")  # a text in two lists counts once
-                   | cache.missing([p.content_hash for p in phrasings] + example_hashes, "query"))
+                   | cache.missing([p.content_hash for p in phrasings] + example_hashes + scope_hashes, "query"))
         if hasattr(embedder, "plan"):
             embedder.plan(todo)  # a LazyEmbedder loads its model only if todo > 0, sized to it
         tick = progress.stage("embed", todo, "texts")
@@ -216,8 +218,10 @@ def _build_locked(kb, root, embedder, config, full, progress, parsed, trainers, 
             config.embed_batch_size, tick)
         example_vectors, embedded_examples = cache.embed(  # the triage examples, matched against the question
             embedder, examples, example_hashes, "query", config.embed_batch_size, tick)
+        scope_vectors, embedded_scope = cache.embed(
+            embedder, scope_texts, scope_hashes, "query", config.embed_batch_size, tick)
         used = ({f"passage:{c.content_hash}" for c in chunks} | {f"query:{p.content_hash}" for p in phrasings}
-                | {f"query:{h}" for h in example_hashes})
+                | {f"query:{h}" for h in example_hashes + scope_hashes})
         cache.save(keep=used)
 
         user_words = user_words_from(parsed.articles)
@@ -230,8 +234,8 @@ def _build_locked(kb, root, embedder, config, full, progress, parsed, trainers, 
         token_cache.save(keep=set(chunk_hashes))
         now = dt.datetime.now(dt.timezone.utc)
         version = f"{now:%Y%m%dT%H%M%S%fZ}-{parsed.content_hash[:8]}"
-        embedded = embedded_chunks + embedded_phrasings + embedded_examples
-        texts = len(chunks) + len(phrasings) + len(examples)
+        embedded = embedded_chunks + embedded_phrasings + embedded_examples + embedded_scope
+        texts = len(chunks) + len(phrasings) + len(examples) + len(parsed.scope)
         manifest = {
             "version": version,
             "built_at": now.isoformat(timespec="seconds"),
@@ -240,7 +244,7 @@ def _build_locked(kb, root, embedder, config, full, progress, parsed, trainers, 
             "kb": {"path": str(kb), "content_hash": parsed.content_hash, "git_commit": git_commit(kb),
                    "articles": {a.id: a.content_hash for a in parsed.articles}},
             "counts": {"articles": len(parsed.articles), "chunks": len(chunks), "phrasings": len(phrasings),
-                       "assist_examples": len(examples)},
+                       "assist_examples": len(examples), "scope_examples": len(parsed.scope)},
             "build": {"tool_version": __version__, "code_fingerprint": code_fingerprint(),
                       "trainers": {name: getattr(t, "fingerprint", None) for name, t in (trainers or {}).items()},
                       "python": platform.python_version(),
@@ -249,7 +253,7 @@ def _build_locked(kb, root, embedder, config, full, progress, parsed, trainers, 
         temp = new_temp_dir(root, version)
         tick = progress.stage("write", 1, "index")
         write_index(temp, manifest, parsed.articles, chunks, chunk_vectors, phrasings, phrasing_vectors,
-                    bm25, user_words, parsed.assist, example_vectors)
+                    bm25, user_words, parsed.assist, example_vectors, parsed.scope, scope_vectors)
         tick(1)
         training_started = time.perf_counter()
         models = {}

@@ -17,6 +17,7 @@ from .assist_data import parse_assist
 from .frontmatter import split_front_matter as _split_front_matter, text_of as _text
 from .markdown_text import markdown_to_text
 from .records import Article, Diagnostic, Section, sha256_text
+from .scope_data import parse_scope
 
 KNOWN_FIELDS = ("id", "title", "category", "products", "questions", "tags", "valid_from", "valid_until")
 REPLY_TEMPLATE_HEADING = "回复模板"
@@ -31,6 +32,7 @@ class ParsedKB:
     diagnostics: tuple[Diagnostic, ...]
     content_hash: str  # over every source file, names included (the triage data's too)
     assist: dict | None = None  # the triage data of <kb>/_assist (see assist_data.py), when there is one
+    scope: tuple[tuple[str, str], ...] = ()  # (topic, example) the shop does not handle (see scope_data.py)
 
     @property
     def errors(self) -> tuple[Diagnostic, ...]:
@@ -75,8 +77,11 @@ def parse_kb(kb: Path, today: dt.date | None = None,
     diagnostics.extend(found)
     if assist_hash:
         hasher.update(b"_assist\0" + assist_hash.encode())
+    scope, found = parse_scope(kb)
+    diagnostics.extend(found)
+    hasher.update(b"_scope\0" + json.dumps(scope, ensure_ascii=False).encode())
     diagnostics.sort(key=lambda d: (d.path, d.line))
-    return ParsedKB(tuple(articles), tuple(diagnostics), hasher.hexdigest(), assist)
+    return ParsedKB(tuple(articles), tuple(diagnostics), hasher.hexdigest(), assist, scope)
 
 
 def _hidden(path: Path, root: Path) -> bool:
@@ -288,4 +293,5 @@ def _parse_jsonl(path: Path) -> ParsedKB:
         return rel, article.sections[0].line  # an entry is one line, one section
 
     articles, cross = _check_across(articles, where)
-    return ParsedKB(tuple(articles), tuple(problems + cross), hashlib.sha256(raw).hexdigest())
+    scope, _ = parse_scope(None)
+    return ParsedKB(tuple(articles), tuple(problems + cross), hashlib.sha256(raw).hexdigest(), scope=scope)

@@ -17,7 +17,7 @@ import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 import faiss
 import numpy as np
@@ -30,6 +30,7 @@ FORMAT_VERSION = 1
 DATA_FILES = ("articles.json", "chunks.jsonl", "chunks.faiss", "phrasings.json", "phrasings.faiss",
               "userdict.txt", *BM25_FILES)
 ASSIST_FILES = ("assist.json", "assist_examples.npy")  # the triage data, when the KB has some (_assist/)
+SCOPE_FILES = ("scope.json", "scope_examples.npy")  # what the shop does not handle (indexer/scope_data.py)
 
 
 _MANIFEST_KEYS = {"version": str, "embedder": dict, "counts": dict, "files": dict}  # what the loader reads
@@ -54,6 +55,8 @@ class Index:
     tokenizer: Tokenizer
     assist: dict[str, Any] | None = None  # triage data (indexer/assist_data.py), None for a KB without it
     assist_vectors: np.ndarray | None = None  # one row per assist["examples"] entry
+    scope: tuple[tuple[str, str], ...] = ()  # (topic, example question) the shop does not handle
+    scope_vectors: np.ndarray | None = None  # one row per scope entry
 
     @property
     def version(self) -> str:
@@ -115,7 +118,8 @@ def sha256_file(path: Path) -> str:
 def write_index(directory: Path, manifest: dict[str, Any], articles: Iterable[Article],
                 chunks: list[Chunk], chunk_vectors: np.ndarray, phrasings: list[Phrasing],
                 phrasing_vectors: np.ndarray, bm25: BM25, user_words: list[str],
-                assist: dict[str, Any] | None = None, assist_vectors: np.ndarray | None = None) -> dict[str, Any]:
+                assist: dict[str, Any] | None = None, assist_vectors: np.ndarray | None = None,
+                scope: Sequence[tuple[str, str]] = (), scope_vectors: np.ndarray | None = None) -> dict[str, Any]:
     """Write every data file, then the manifest (with their checksums) last."""
     directory.mkdir(parents=True, exist_ok=False)
     dim = manifest["embedder"]["dim"]
@@ -135,6 +139,11 @@ def write_index(directory: Path, manifest: dict[str, Any], articles: Iterable[Ar
         (directory / "assist.json").write_text(json.dumps(assist, ensure_ascii=False), encoding="utf-8")
         np.save(directory / "assist_examples.npy", np.asarray(assist_vectors, dtype=np.float32).reshape(-1, dim))
         names += ASSIST_FILES
+    if scope:
+        (directory / "scope.json").write_text(json.dumps([list(pair) for pair in scope], ensure_ascii=False),
+                                              encoding="utf-8")
+        np.save(directory / "scope_examples.npy", np.asarray(scope_vectors, dtype=np.float32).reshape(-1, dim))
+        names += SCOPE_FILES
     manifest = {**manifest, "format_version": FORMAT_VERSION,
                 "files": {name: sha256_file(directory / name) for name in names}}
     _write_json_durably(directory / "manifest.json", manifest)
@@ -281,6 +290,10 @@ def load_index(path: Path, embedder_id: str | None = None, dim: int | None = Non
         if "assist.json" in manifest.get("files", {}):
             assist = json.loads((directory / "assist.json").read_text("utf-8"))
             assist_vectors = np.load(directory / "assist_examples.npy", allow_pickle=False)
+        scope, scope_vectors = (), None
+        if "scope.json" in manifest.get("files", {}):
+            scope = tuple((str(topic), str(text)) for topic, text in json.loads((directory / "scope.json").read_text("utf-8")))
+            scope_vectors = np.load(directory / "scope_examples.npy", allow_pickle=False)
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
         raise IndexLoadError(f"{directory}: cannot read index files: {exc}") from None
     counts = manifest["counts"]
@@ -289,11 +302,12 @@ def load_index(path: Path, embedder_id: str | None = None, dim: int | None = Non
     if any(counts.get(k) != v for k, v in actual.items()) or chunk_faiss.ntotal != len(chunks) \
             or phrasing_faiss.ntotal != len(phrasings) or bm25.n_docs != len(chunks) or chunk_faiss.d != dim \
             or (assist is not None and (len(assist["examples"]) != counts.get("assist_examples")
-                                        or assist_vectors.shape != (len(assist["examples"]), dim))):
+                                        or assist_vectors.shape != (len(assist["examples"]), dim))) \
+            or (scope and (len(scope) != counts.get("scope_examples") or scope_vectors.shape != (len(scope), dim))):
         raise IndexLoadError(f"{directory}: file contents do not match the manifest counts {counts}")
     return Index(directory, manifest, {a.id: a for a in articles}, chunks,
                  _vectors(chunk_faiss), chunk_faiss, phrasings, _vectors(phrasing_faiss), phrasing_faiss,
-                 bm25, Tokenizer(user_words, dictionary=dictionary), assist, assist_vectors)
+                 bm25, Tokenizer(user_words, dictionary=dictionary), assist, assist_vectors, scope, scope_vectors)
 
 
 def _vectors(index) -> np.ndarray:

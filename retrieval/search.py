@@ -27,6 +27,7 @@ from .features import Candidates, candidate_features
 from .fusion import fuse_arms
 from .model import LearnedRanker
 from .rewrite import PinyinLexicon
+from .scope import Scope
 from .types import ArmRanking, DeadlineExceeded, Query, QueryError, SearchResult
 
 
@@ -42,6 +43,7 @@ class Searcher:
         self.catalog = Catalog.of_index(index)
         self.lexicon = PinyinLexicon.of_index(index)
         self.model = LearnedRanker.of_index(index) if config.ranker == "learned" else None
+        self.scope = Scope.of_index(index)
 
     @property
     def articles(self):
@@ -86,9 +88,11 @@ class Searcher:
         value = round(confidence.probability(signals, self.config.confidence_bias, confidence.weights(self.config)), 4)
         if not include_expired:
             suggestions = self._ended_first(query, suggestions, vector, found, today)
-        return SearchResult(suggestions, confidence.is_confident(suggestions, value, self.config), value,
-                            self.index.version, (time.perf_counter() - started) * 1000.0, found.mentioned,
-                            signals=dict(zip(confidence.SIGNALS, signals)), vector=vector)
+        outside = self.scope.judge(query.text, vector, suggestions, self.config.scope_margin)
+        confident = confidence.is_confident(suggestions, value, self.config) and outside is None
+        return SearchResult(suggestions, confident, value, self.index.version,
+                            (time.perf_counter() - started) * 1000.0, found.mentioned,
+                            signals=dict(zip(confidence.SIGNALS, signals)), vector=vector, out_of_scope=outside)
 
     def candidates(self, query: Query, text: str, vector: np.ndarray | None, wanted: tuple[str, ...],
                    article_ok: np.ndarray, phrasing_ok: np.ndarray | None = None) -> "Found":
@@ -107,7 +111,8 @@ class Searcher:
         """An ended article that matches better than the best valid suggestion goes first, flagged with its
         notice (and, being expired, makes the answer not confident)."""
         best = ended.best_ended(self.index, self.catalog, vector, ended.ended_mask(self.catalog, query, today))
-        if best is None or (suggestions and best[1] <= ended.match_strength(suggestions[0].scores)):
+        if best is None or (suggestions and best[1] <= ended.match_strength(suggestions[0].scores)
+                            + self.config.ended_margin):
             return suggestions
         top = sections.suggest(self.index, self.catalog, best[0], suggestions[0].score if suggestions else 0.0,
                                vector, found.bm25_all, found.terms, today)

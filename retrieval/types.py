@@ -59,6 +59,16 @@ class Suggestion:
 
 
 @dataclass(frozen=True)
+class OutOfScope:
+    """The question is nearer to something the shop does not handle than to its top suggestion."""
+
+    topic: str
+    example: str  # the nearest example question of that topic
+    similarity: float  # its cosine to the question
+    evidence: float  # the top suggestion's best cosine, which it beat
+
+
+@dataclass(frozen=True)
 class SearchResult:
     suggestions: tuple[Suggestion, ...]
     confident: bool
@@ -68,4 +78,5 @@ class SearchResult:
     products_detected: tuple[str, ...] = field(default=())
     signals: Mapping[str, float] = field(default_factory=dict)  # what the confidence was computed from
     vector: np.ndarray | None = field(default=None, repr=False, compare=False)  # the query embedding, for triage
+    out_of_scope: OutOfScope | None = None  # what the shop does not handle, when the question is nearer to it
 

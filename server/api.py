@@ -54,6 +54,7 @@ def _result(answer: Answer) -> dict:
         ],
         "confident": result.confident,
         "confidence": result.confidence,
+        "out_of_scope": dataclasses.asdict(result.out_of_scope) if result.out_of_scope else None,
         "products_detected": list(result.products_detected),
         "triage": answer.triage.to_json() if answer.triage else None,
         "comfort": answer.comfort.to_json() if answer.comfort else None,

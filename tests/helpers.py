@@ -9,12 +9,14 @@ from pathlib import Path
 
 from core.config import Config
 from indexer.embed import Embedder
+from indexer.scope_data import parse_scope
 from indexer.store import load_index
 from retrieval import QueryEncoder, Searcher
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ROOT = Path(__file__).parent.parent
 TODAY = dt.date(2026, 11, 22)
+DEFAULT_SCOPE = len(parse_scope(None)[0])  # the shipped out-of-scope examples every index carries
 
 
 def make_searcher(root: Path, embedder: Embedder, config: Config) -> Searcher:

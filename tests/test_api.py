@@ -2,7 +2,7 @@
 import pytest
 
 from server import create_app
-from tests.helpers import TODAY, make_searcher
+from tests.helpers import DEFAULT_SCOPE, TODAY, make_searcher
 
 SUGGESTION_KEYS = {"article_id", "title", "category", "section", "anchor", "snippet", "highlights", "answer",
                    "reply_template", "source", "score", "scores", "products", "valid_until", "expired",
@@ -17,7 +17,7 @@ def test_suggest_returns_ranked_suggestions_with_sources(client):
     response = ask(client, question="七天无理由退货运费谁出", top_k=3)
     assert response.status_code == 200
     body = response.get_json()
-    assert set(body) == {"suggestions", "confident", "confidence", "products_detected", "triage", "comfort",
+    assert set(body) == {"suggestions", "confident", "confidence", "out_of_scope", "products_detected", "triage", "comfort",
                          "index_version", "took_ms"}
     assert 1 <= len(body["suggestions"]) <= 3
     top = body["suggestions"][0]
@@ -78,7 +78,8 @@ def test_article_health_ready_facets(client):
     assert client.get("/healthz").get_json() == {"status": "ok"}
     ready = client.get("/readyz")
     assert ready.status_code == 200 and ready.get_json()["ready"] is True
-    assert ready.get_json()["counts"] == {"articles": 6, "chunks": 8, "phrasings": 18, "assist_examples": 0}
+    assert ready.get_json()["counts"] == {"articles": 6, "chunks": 8, "phrasings": 18, "assist_examples": 0,
+                                               "scope_examples": DEFAULT_SCOPE}
     facets = client.get("/v1/facets").get_json()
     assert "保质期" in facets["categories"] and "玫瑰面霜" in facets["products"]
 

@@ -10,7 +10,8 @@ def test_normalize_folds_full_width_and_case_one_character_for_one():
     assert len(normalize(text)) == len(text), "offsets into the original stay valid"
 
 
-LEXICON = PinyinLexicon([("发货", 5), ("复活", 1), ("保质期", 3), ("阿姨", 1), ("x", 9), ("非常长的一个七字词", 2)])
+LEXICON = PinyinLexicon([("发货", 5), ("复活", 1), ("保质期", 3), ("阿姨", 1), ("x", 9), ("非常长的一个七字词", 2),
+                         ("保修", 2), ("多久", 4)])
 
 
 def test_full_pinyin_spellings_are_rewritten_anywhere():
@@ -22,6 +23,13 @@ def test_initials_count_only_inside_chinese_text_and_pick_the_frequent_word():
     assert LEXICON.rewrite("什么时候fh") == "什么时候发货"  # 发货 (5) beats 复活 (1) for 'fh'
     assert LEXICON.rewrite("面霜bzq多久") == "面霜保质期多久"
     assert LEXICON.rewrite("when fh") == "when fh"  # English text: initials stay English
+
+
+def test_syllables_typed_apart_are_joined_only_when_they_are_a_words_syllables():
+    assert LEXICON.rewrite("bao xiu duo jiu") == "保修多久"
+    assert LEXICON.rewrite("wo de bao xiu ne") == "wo de保修ne"  # wo, de, ne spell no KB word: left as typed
+    assert LEXICON.rewrite("ba oxiu") == "ba oxiu"  # 'baoxiu' split off its syllables is not 保修
+    assert LEXICON.rewrite("how long is the warranty") == "how long is the warranty"
 
 
 def test_initials_with_vowels_are_not_rewritten():

@@ -160,6 +160,9 @@
     if (!result) { status.textContent = ""; return; }
     status.textContent = `${result.took_ms.toFixed(0)} ms`;
     if (!result.confident) noAnswer.hidden = false;
+    const scope = $("out-of-scope"), outside = result.out_of_scope;
+    scope.hidden = !outside;
+    scope.textContent = outside ? `本店不处理的问题：${outside.topic}（像「${outside.example}」）` : "";
     result.suggestions.forEach((s, i) => results.append(card(s, i, result)));
   }
 

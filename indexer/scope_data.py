@@ -1,0 +1,77 @@
+"""Parse stage for what the shop does not handle (拒识问法): example questions by topic.
+
+Every index carries the shipped defaults (``defaults/out_of_scope.yaml``: recruiting, franchising, other
+platforms' orders, medical advice, chit-chat, …), which every online shop is asked and none answers from
+its KB. A KB adds its own topics in ``<kb>/_scope/out_of_scope.yaml`` and may switch defaults off:
+
+    topics:
+      维修上门: [能上门帮我修吗, 师傅可以来家里装吗]
+    drop: [线下门店]      # this shop's KB does answer it
+
+A question nearer to one of these examples than to any article is not answered confidently
+(``retrieval.scope``).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from .frontmatter import text_of
+from .records import Diagnostic
+
+FOLDER = "_scope"
+FILE = "out_of_scope.yaml"
+DEFAULTS = Path(__file__).parent / "defaults" / FILE
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def default_topics() -> dict[str, list[str]]:
+    return _topics(yaml.load(DEFAULTS.read_text("utf-8"), Loader=_SAFE_LOADER)["topics"], "defaults", [])
+
+
+def parse_scope(kb: Path | None) -> tuple[tuple[tuple[str, str], ...], list[Diagnostic]]:
+    """((topic, example) pairs, diagnostics): the defaults less the dropped ones, plus the KB's own.
+    On an error the KB's file is reported and the defaults alone are returned."""
+    found: list[Diagnostic] = []
+    topics = default_topics()
+    path = Path(kb) / FOLDER / FILE if kb is not None else None
+    if path is None or not path.is_file():
+        return _pairs(topics), found
+    rel = f"{FOLDER}/{FILE}"
+    try:
+        data = yaml.load(text_of(path.read_bytes()), Loader=_SAFE_LOADER) or {}  # noqa: S506 - a safe loader
+    except (UnicodeDecodeError, yaml.YAMLError) as exc:
+        mark = getattr(exc, "problem_mark", None)
+        found.append(Diagnostic(rel, mark.line + 1 if mark else 1, "error", f"unreadable {FILE}: {exc}".splitlines()[0]))
+        return _pairs(topics), found
+    if not isinstance(data, dict) or set(data) - {"topics", "drop"}:
+        found.append(Diagnostic(rel, 1, "error", f"{FILE} must be a mapping with 'topics' and/or 'drop'"))
+        return _pairs(topics), found
+    drop = data.get("drop") or []
+    if not isinstance(drop, list) or not all(isinstance(d, str) for d in drop):
+        found.append(Diagnostic(rel, 1, "error", "'drop' must be a list of default topic names"))
+        drop = []
+    for name in drop:
+        if name not in topics:
+            found.append(Diagnostic(rel, 1, "warning", f"'drop' names {name!r}, which is no default topic "
+                                                       f"({', '.join(topics)})"))
+        topics.pop(name, None)
+    own = _topics(data.get("topics") or {}, rel, found)
+    if any(d.severity == "error" for d in found):
+        return _pairs(default_topics()), found
+    for name, examples in own.items():
+        topics[name] = topics.get(name, []) + examples
+    return _pairs(topics), found
+
+
+def _topics(raw, where: str, found: list[Diagnostic]) -> dict[str, list[str]]:
+    if not isinstance(raw, dict) or not all(
+            isinstance(v, list) and v and all(isinstance(x, str) and x.strip() for x in v) for v in raw.values()):
+        found.append(Diagnostic(where, 1, "error", "'topics' must map each topic name to a list of example questions"))
+        return {}
+    return {str(name): [x.strip() for x in examples] for name, examples in raw.items()}
+
+
+def _pairs(topics: dict[str, list[str]]) -> tuple[tuple[str, str], ...]:
+    return tuple((name, text) for name, examples in topics.items() for text in dict.fromkeys(examples))
