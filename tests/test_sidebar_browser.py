@@ -117,6 +117,15 @@ def test_no_answer_state_records_a_kb_gap(page, server):
     assert ("今天股票会涨吗", None, "gap") in feedback_rows(server[1])
 
 
+def test_an_out_of_scope_question_says_which_topic(page):
+    ask(page, "你们店招不招客服")
+    assert page.locator("#no-answer").is_visible()
+    assert page.locator("#out-of-scope").text_content() == "本店不处理的问题：招聘（像「你们店招不招客服」）"
+    ask(page, "退款多久能到账")
+    page.wait_for_selector("#out-of-scope", state="hidden")  # ask() may return before the new answer is drawn
+    assert page.locator("#no-answer").is_hidden()
+
+
 def test_thumbs_and_copies_land_in_sqlite(page, server):
     ask(page, "面霜能放多久")
     first = page.locator(".card").first
