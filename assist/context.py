@@ -77,6 +77,7 @@ def thread(model: TriageModel, earlier: list[str], intent: str, message: str = "
     switch = float(model.taxonomy["handoff"].get("topic_switch_cue", 0.0))
     neutral = set(model.taxonomy["handoff"].get("topic_neutral") or ())
     topic = _cue_intent(model, clean(message)) if message else intent
+    topic = None if topic in neutral else topic  # 转人工 after a leak pushes the leak: its thread is the leak's
     turns: list[str] = []
     for text in reversed(earlier):
         text = clean(text)

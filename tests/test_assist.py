@@ -79,10 +79,12 @@ def test_more_than_three_rounds_on_one_topic_hands_off(client):
 
 
 def test_escalating_emotion_raises_urgency(client):
-    calm = ask(client, "快递到哪了")["triage"]["urgency"]["label"]
+    # the same message alone is the baseline: the escalation, not its words, must raise the level
+    message = "搞什么啊！！一周了还不到 垃圾"
+    calm = ask(client, message)["triage"]["urgency"]["label"]
     turns = [{"role": "customer", "text": "快递到哪了"}, {"role": "agent", "text": "亲，在路上了"},
              {"role": "customer", "text": "怎么还没到 好着急"}, {"role": "agent", "text": "亲，稍等"}]
-    triage = ask(client, "搞什么啊！！一周了还不到 垃圾", conversation=turns)["triage"]
+    triage = ask(client, message, conversation=turns)["triage"]
     assert triage["context"]["escalation"][-1] == "angry"
     levels = ["low", "normal", "high"]
     assert levels.index(triage["urgency"]["label"]) > levels.index(calm)
