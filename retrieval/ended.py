@@ -9,6 +9,7 @@ suggestion does.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Mapping
 
 import numpy as np
 
@@ -45,8 +46,9 @@ def best_ended(index: Index, catalog: Catalog, vector: np.ndarray | None, mask: 
     return article_id, found[article_id]
 
 
-def match_strength(scores: dict[str, float]) -> float:
-    """How well an article matches, on the scale ``best_ended`` uses."""
+def match_strength(scores: Mapping[str, float]) -> float:
+    """How well an article matches: its best cosine, to a section or a phrasing (the scale ``best_ended``
+    and the out-of-scope test compare against)."""
     return max(scores.get(DENSE, 0.0), scores.get(QUESTIONS, 0.0))
 
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.arms import DENSE, QUESTIONS
 from indexer.pinyin import has_han
 from indexer.store import Index
 
+from .ended import match_strength
 from .types import OutOfScope, Suggestion
 
 
@@ -41,7 +41,7 @@ class Scope:
         if found is None:
             return None
         row, similarity = found
-        evidence = max(suggestions[0].scores[DENSE], suggestions[0].scores[QUESTIONS]) if suggestions else -1.0
+        evidence = match_strength(suggestions[0].scores) if suggestions else -1.0
         if similarity <= evidence + margin:
             return None
         topic, example = self.examples[row]
