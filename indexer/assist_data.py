@@ -11,12 +11,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-# libyaml's safe loader when present: the triage YAML is most of a cold build's parsing time in Python.
-_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-from .frontmatter import split_front_matter as _split_front_matter, text_of as _text
+from .frontmatter import read_yaml, split_front_matter as _split_front_matter, text_of as _text
 from .records import Diagnostic
 
 FOLDER = "_assist"
@@ -44,15 +39,14 @@ def _line(text: str, needle: str) -> int:
 def _yaml(kb: Path, name: str, report: _Report) -> tuple[dict, str]:
     rel = f"{FOLDER}/{name}"
     try:
-        text = _text((kb / FOLDER / name).read_bytes())
-        data = yaml.load(text, Loader=_SAFE_LOADER) or {}  # noqa: S506 - a safe loader
+        data, text, problem = read_yaml(kb / FOLDER / name, rel)
     except FileNotFoundError:
         report(rel, 1, "error", f"missing {name} (the triage data needs {', '.join(FILES)})")
         return {}, ""
-    except (UnicodeDecodeError, yaml.YAMLError) as exc:
-        mark = getattr(exc, "problem_mark", None)
-        report(rel, mark.line + 1 if mark is not None else 1, "error", f"unreadable {name}: {exc}".splitlines()[0])
+    if problem is not None:
+        report.found.append(problem)
         return {}, ""
+    data = data or {}
     if not isinstance(data, dict):
         report(rel, 1, "error", f"{name} must be a YAML mapping")
         return {}, ""

@@ -1,10 +1,18 @@
-"""YAML front matter between ``---`` lines, shared by articles and the triage data's comfort lines."""
+"""YAML in a KB: front matter between ``---`` lines (articles, the triage data's comfort lines) and the
+YAML data files (``_assist/``, ``_scope/``), each problem reported as a Diagnostic at its line."""
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
 
 import yaml
 
+from .records import Diagnostic
 
-class _FrontMatterLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's when present: a cold build parses a lot
+
+
+class _FrontMatterLoader(SAFE_LOADER):
     """Safe loader (libyaml's when present: a cold build parses every article) that keeps dates as text,
     so an invalid one is reported, not raised."""
 
@@ -46,3 +54,15 @@ def split_front_matter(text: str, report) -> tuple[dict | None, str, int]:
 def text_of(raw: bytes) -> str:
     """An article file's text: UTF-8 without a BOM, with Unix line ends (line numbers count on it)."""
     return raw.decode("utf-8").lstrip("\ufeff").replace("\r\n", "\n")
+
+
+def read_yaml(path: Path, rel: str) -> tuple[Any, str, Diagnostic | None]:
+    """A KB data file's (data, text, problem): an undecodable file or broken YAML is one error at its
+    line, data then None. A missing file raises FileNotFoundError: what it means is the caller's."""
+    try:
+        text = text_of(Path(path).read_bytes())
+        return yaml.load(text, Loader=SAFE_LOADER), text, None  # noqa: S506 - a safe loader
+    except (UnicodeDecodeError, yaml.YAMLError) as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 1
+        return None, "", Diagnostic(rel, line, "error", f"unreadable {Path(path).name}: {exc}".splitlines()[0])

@@ -13,53 +13,56 @@ A question nearer to one of these examples than to any article is not answered c
 """
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import yaml
 
-from .frontmatter import text_of
+from .frontmatter import SAFE_LOADER, read_yaml
 from .records import Diagnostic
 
 FOLDER = "_scope"
 FILE = "out_of_scope.yaml"
 DEFAULTS = Path(__file__).parent / "defaults" / FILE
-_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@functools.lru_cache(maxsize=1)
+def _defaults() -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Read once per process: every parse starts from them."""
+    topics = _topics(yaml.load(DEFAULTS.read_text("utf-8"), Loader=SAFE_LOADER)["topics"], "defaults", [])
+    return tuple((name, tuple(examples)) for name, examples in topics.items())
 
 
 def default_topics() -> dict[str, list[str]]:
-    return _topics(yaml.load(DEFAULTS.read_text("utf-8"), Loader=_SAFE_LOADER)["topics"], "defaults", [])
+    return {name: list(examples) for name, examples in _defaults()}
 
 
 def parse_scope(kb: Path | None) -> tuple[tuple[tuple[str, str], ...], list[Diagnostic]]:
     """((topic, example) pairs, diagnostics): the defaults less the dropped ones, plus the KB's own.
     On an error the KB's file is reported and the defaults alone are returned."""
-    found: list[Diagnostic] = []
     topics = default_topics()
     path = Path(kb) / FOLDER / FILE if kb is not None else None
     if path is None or not path.is_file():
-        return _pairs(topics), found
+        return _pairs(topics), []
     rel = f"{FOLDER}/{FILE}"
-    try:
-        data = yaml.load(text_of(path.read_bytes()), Loader=_SAFE_LOADER) or {}  # noqa: S506 - a safe loader
-    except (UnicodeDecodeError, yaml.YAMLError) as exc:
-        mark = getattr(exc, "problem_mark", None)
-        found.append(Diagnostic(rel, mark.line + 1 if mark else 1, "error", f"unreadable {FILE}: {exc}".splitlines()[0]))
-        return _pairs(topics), found
+    data, _, problem = read_yaml(path, rel)
+    if problem is not None:
+        return _pairs(topics), [problem]
+    data = data or {}
     if not isinstance(data, dict) or set(data) - {"topics", "drop"}:
-        found.append(Diagnostic(rel, 1, "error", f"{FILE} must be a mapping with 'topics' and/or 'drop'"))
-        return _pairs(topics), found
+        return _pairs(topics), [Diagnostic(rel, 1, "error", f"{FILE} must be a mapping with 'topics' and/or 'drop'")]
+    found: list[Diagnostic] = []
     drop = data.get("drop") or []
     if not isinstance(drop, list) or not all(isinstance(d, str) for d in drop):
         found.append(Diagnostic(rel, 1, "error", "'drop' must be a list of default topic names"))
-        drop = []
+    own = _topics(data.get("topics") or {}, rel, found)
+    if found:
+        return _pairs(topics), found
     for name in drop:
         if name not in topics:
             found.append(Diagnostic(rel, 1, "warning", f"'drop' names {name!r}, which is no default topic "
                                                        f"({', '.join(topics)})"))
         topics.pop(name, None)
-    own = _topics(data.get("topics") or {}, rel, found)
-    if any(d.severity == "error" for d in found):
-        return _pairs(default_topics()), found
     for name, examples in own.items():
         topics[name] = topics.get(name, []) + examples
     return _pairs(topics), found
