@@ -136,14 +136,9 @@ def write_index(directory: Path, manifest: dict[str, Any], articles: Iterable[Ar
     (directory / "userdict.txt").write_text("\n".join(user_words) + "\n", encoding="utf-8")
     names = DATA_FILES
     if assist is not None:
-        (directory / "assist.json").write_text(json.dumps(assist, ensure_ascii=False), encoding="utf-8")
-        np.save(directory / "assist_examples.npy", np.asarray(assist_vectors, dtype=np.float32).reshape(-1, dim))
-        names += ASSIST_FILES
+        names += _write_with_vectors(directory, ASSIST_FILES, assist, assist_vectors, dim)
     if scope:
-        (directory / "scope.json").write_text(json.dumps([list(pair) for pair in scope], ensure_ascii=False),
-                                              encoding="utf-8")
-        np.save(directory / "scope_examples.npy", np.asarray(scope_vectors, dtype=np.float32).reshape(-1, dim))
-        names += SCOPE_FILES
+        names += _write_with_vectors(directory, SCOPE_FILES, [list(pair) for pair in scope], scope_vectors, dim)
     manifest = {**manifest, "format_version": FORMAT_VERSION,
                 "files": {name: sha256_file(directory / name) for name in names}}
     _write_json_durably(directory / "manifest.json", manifest)
@@ -286,14 +281,9 @@ def load_index(path: Path, embedder_id: str | None = None, dim: int | None = Non
         phrasing_faiss = faiss.read_index(str(directory / "phrasings.faiss"))
         bm25 = BM25.load(directory)
         user_words = [w for w in (directory / "userdict.txt").read_text("utf-8").splitlines() if w]
-        assist, assist_vectors = None, None
-        if "assist.json" in manifest.get("files", {}):
-            assist = json.loads((directory / "assist.json").read_text("utf-8"))
-            assist_vectors = np.load(directory / "assist_examples.npy", allow_pickle=False)
-        scope, scope_vectors = (), None
-        if "scope.json" in manifest.get("files", {}):
-            scope = tuple((str(topic), str(text)) for topic, text in json.loads((directory / "scope.json").read_text("utf-8")))
-            scope_vectors = np.load(directory / "scope_examples.npy", allow_pickle=False)
+        assist, assist_vectors = _read_with_vectors(directory, manifest, ASSIST_FILES)
+        scope, scope_vectors = _read_with_vectors(directory, manifest, SCOPE_FILES)
+        scope = tuple((str(topic), str(text)) for topic, text in scope or ())
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
         raise IndexLoadError(f"{directory}: cannot read index files: {exc}") from None
     counts = manifest["counts"]
@@ -301,13 +291,35 @@ def load_index(path: Path, embedder_id: str | None = None, dim: int | None = Non
     dim = manifest["embedder"]["dim"]
     if any(counts.get(k) != v for k, v in actual.items()) or chunk_faiss.ntotal != len(chunks) \
             or phrasing_faiss.ntotal != len(phrasings) or bm25.n_docs != len(chunks) or chunk_faiss.d != dim \
-            or (assist is not None and (len(assist["examples"]) != counts.get("assist_examples")
-                                        or assist_vectors.shape != (len(assist["examples"]), dim))) \
-            or (scope and (len(scope) != counts.get("scope_examples") or scope_vectors.shape != (len(scope), dim))):
+            or (assist is not None
+                and not _rows_match(assist["examples"], assist_vectors, counts, "assist_examples", dim)) \
+            or (scope and not _rows_match(scope, scope_vectors, counts, "scope_examples", dim)):
         raise IndexLoadError(f"{directory}: file contents do not match the manifest counts {counts}")
     return Index(directory, manifest, {a.id: a for a in articles}, chunks,
                  _vectors(chunk_faiss), chunk_faiss, phrasings, _vectors(phrasing_faiss), phrasing_faiss,
                  bm25, Tokenizer(user_words, dictionary=dictionary), assist, assist_vectors, scope, scope_vectors)
+
+
+def _write_with_vectors(directory: Path, files: tuple[str, str], data: Any, vectors: np.ndarray,
+                        dim: int) -> tuple[str, str]:
+    """Example texts as JSON and their vectors (one row each) as .npy: the triage and out-of-scope data."""
+    json_name, npy_name = files
+    (directory / json_name).write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    np.save(directory / npy_name, np.asarray(vectors, dtype=np.float32).reshape(-1, dim))
+    return files
+
+
+def _read_with_vectors(directory: Path, manifest: dict[str, Any],
+                       files: tuple[str, str]) -> tuple[Any, np.ndarray | None]:
+    """What ``_write_with_vectors`` wrote, or (None, None) for an index without it."""
+    json_name, npy_name = files
+    if json_name not in manifest.get("files", {}):
+        return None, None
+    return json.loads((directory / json_name).read_text("utf-8")), np.load(directory / npy_name, allow_pickle=False)
+
+
+def _rows_match(rows, vectors: np.ndarray, counts: dict[str, Any], key: str, dim: int) -> bool:
+    return len(rows) == counts.get(key) and vectors.shape == (len(rows), dim)
 
 
 def _vectors(index) -> np.ndarray:
