@@ -16,7 +16,7 @@ from core.config import Config
 from indexer.build import build, is_current
 from indexer.embed import Embedder
 from indexer.parse import parse_kb
-from retrieval import Query, QueryEncoder, SearchResult, Searcher
+from retrieval import Query, QueryEncoder, SearchResult, Searcher, confidence
 from retrieval.train import trainers_for
 from indexer.store import IndexLoadError, load_index, read_manifest, resolve
 
@@ -61,12 +61,13 @@ class Outcome:
     confidence: float
     took_ms: float
     signals: tuple[float, ...] = ()  # the confidence model's inputs (retrieval.confidence.SIGNALS)
-    out_of_scope: bool = False  # nearer to something the shop does not handle: never confident, whatever the model
+    vetoed: bool = False  # never confident, whatever the model (retrieval.confidence.vetoed)
 
     @classmethod
     def of(cls, question: Question, result: SearchResult) -> "Outcome":
         return cls(question, tuple(s.article_id for s in result.suggestions), result.confident,
-                   result.confidence, result.took_ms, tuple(result.signals.values()), result.out_of_scope is not None)
+                   result.confidence, result.took_ms, tuple(result.signals.values()),
+                   confidence.vetoed(result.suggestions, result.out_of_scope))
 
 
 def load_questions(path: Path, known_ids: Iterable[str] | None = None) -> list[Question]:
@@ -192,11 +193,11 @@ def calibrate(asked: list[Outcome], folds: int, held_out: list[Outcome] = (),
     signals = np.array([o.signals for o in outcomes], dtype=float)
     answered = np.array([bool(set(o.ranked[:3]) & set(o.question.relevant)) for o in outcomes])
     top_right = np.array([bool(o.ranked) and o.ranked[0] in o.question.relevant for o in outcomes])
-    outside = np.array([o.out_of_scope for o in outcomes])
+    vetoed = np.array([o.vetoed for o in outcomes])
     fitted = calibration.fit(signals, answered, answerable, max_false_abstain, ~holdout)
-    in_sample = (calibration.predict(fitted, signals) >= fitted.threshold) & ~outside
+    in_sample = (calibration.predict(fitted, signals) >= fitted.threshold) & ~vetoed
     out_of_fold = calibration.cross_validate([o.question.q for o in outcomes], signals, answered, answerable,
-                                             folds, max_false_abstain, ~holdout) & ~outside
+                                             folds, max_false_abstain, ~holdout) & ~vetoed
 
     def figures(confident: np.ndarray) -> dict:
         asked_only = ~holdout

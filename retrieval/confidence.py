@@ -21,7 +21,7 @@ from indexer.pinyin import has_han
 
 from .catalog import Catalog
 from .features import CANDIDATE_FEATURES, Candidates
-from .types import Suggestion
+from .types import OutOfScope, Suggestion
 
 SIGNALS = ("evidence", "coverage", "foreign")
 _COVERAGE = CANDIDATE_FEATURES.index("idf_coverage")
@@ -49,5 +49,13 @@ def probability(values: tuple[float, ...], bias: float, coefficients: tuple[floa
     return 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0)))
 
 
-def is_confident(suggestions: tuple[Suggestion, ...], value: float, config: Config) -> bool:
-    return bool(suggestions) and value >= config.confidence_threshold and not suggestions[0].expired
+def vetoed(suggestions: tuple[Suggestion, ...], out_of_scope: OutOfScope | None) -> bool:
+    """Never confident, whatever the model says: nothing to send, an ended article first, or a question
+    nearer to something the shop does not handle (``retrieval.scope``). The eval harness applies the
+    same veto to the models it fits."""
+    return not suggestions or suggestions[0].expired or out_of_scope is not None
+
+
+def is_confident(suggestions: tuple[Suggestion, ...], value: float, config: Config,
+                 out_of_scope: OutOfScope | None = None) -> bool:
+    return not vetoed(suggestions, out_of_scope) and value >= config.confidence_threshold

@@ -89,7 +89,7 @@ class Searcher:
         if not include_expired:
             suggestions = self._ended_first(query, suggestions, vector, found, today)
         outside = self.scope.judge(query.text, vector, suggestions, self.config.scope_margin)
-        confident = confidence.is_confident(suggestions, value, self.config) and outside is None
+        confident = confidence.is_confident(suggestions, value, self.config, outside)
         return SearchResult(suggestions, confident, value, self.index.version,
                             (time.perf_counter() - started) * 1000.0, found.mentioned,
                             signals=dict(zip(confidence.SIGNALS, signals)), vector=vector, out_of_scope=outside)
