@@ -119,23 +119,22 @@ class QueryEncoder:
 
     def encode(self, text: str, deadline: float | None = None) -> np.ndarray:
         """The query vector of ``text``; ``deadline`` is a ``time.monotonic()`` instant."""
+        return self.submit(text).result(deadline)
+
+    def submit(self, text: str) -> "Pending":
+        """Queue ``text`` and return at once: the caller works on (tokenising, BM25) while a lane embeds."""
         with self._lock:
             cached = self._cache.get(text)
             if cached is not None:
                 self._cache.move_to_end(text)
                 self.hits += 1
-                return cached
+                return Pending(None, cached)
             if not self._workers:
                 self._start()
             job = _Job(text)
             self._waiting.push(job)
             self._lock.notify_all()
-        if not job.done.wait(None if deadline is None else max(0.0, deadline - time.monotonic())):
-            job.cancelled = True
-            raise DeadlineExceeded("the request ran past its deadline while waiting for the embedder")
-        if job.error is not None:
-            raise job.error
-        return job.vector
+        return Pending(job)
 
     def _start(self) -> None:
         """The lanes' threads start with the first text: an encoder that embeds nothing holds none."""
@@ -188,3 +187,30 @@ class QueryEncoder:
                     self._cache[job.text] = job.vector
                 while len(self._cache) > self.cache_size:
                     self._cache.popitem(last=False)
+
+
+class Pending:
+    """A query vector on its way from a lane (or already known, from the cache)."""
+
+    __slots__ = ("_job", "_vector")
+
+    def __init__(self, job: _Job | None, vector: np.ndarray | None = None):
+        self._job, self._vector = job, vector
+
+    def result(self, deadline: float | None = None) -> np.ndarray:
+        """Wait for the vector until ``deadline`` (a ``time.monotonic()`` instant); past it the text, unless
+        already started, is dropped and ``DeadlineExceeded`` raised."""
+        job = self._job
+        if job is None:
+            return self._vector
+        if not job.done.wait(None if deadline is None else max(0.0, deadline - time.monotonic())):
+            job.cancelled = True
+            raise DeadlineExceeded("the request ran past its deadline while waiting for the embedder")
+        if job.error is not None:
+            raise job.error
+        return job.vector
+
+    def cancel(self) -> None:
+        """The caller no longer needs the vector: a text not yet started is never embedded."""
+        if self._job is not None:
+            self._job.cancelled = True

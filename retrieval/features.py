@@ -39,7 +39,7 @@ class Candidates:
 
 
 def candidate_features(index: Index, catalog: Catalog, rankings: Sequence[ArmRanking], rrf: dict[str, float],
-                       query_text: str, rewritten: str, words: set[str], mentioned: Sequence[str],
+                       query_text: str, rewritten: str, words: frozenset[str], mentioned: Sequence[str],
                        demoted: set[str]) -> Candidates:
     ids = tuple(sorted(rrf, key=lambda a: (-rrf[a], a)))
     n = len(ids)
@@ -86,7 +86,7 @@ def _arm_columns(ranking: ArmRanking | None, ids: tuple[str, ...], normalise: bo
     return [scores, recip, top - scores, np.full(n, top), np.full(n, (best - second) / scale)]
 
 
-def _coverage(index: Index, catalog: Catalog, ids: tuple[str, ...], words: set[str]) -> tuple[np.ndarray, np.ndarray]:
+def _coverage(index: Index, catalog: Catalog, ids: tuple[str, ...], words: frozenset[str]) -> tuple[np.ndarray, np.ndarray]:
     """Share of the question's words (plain and IDF-weighted) found in each candidate article's
     sections: an article that shares one word with an out-of-scope question covers little of it."""
     n = len(ids)

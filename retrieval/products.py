@@ -1,6 +1,8 @@
 """Product hints: the products a question names, and the demotion of other products' articles."""
 from __future__ import annotations
 
+from typing import Sequence
+
 from indexer.tokenize import normalize
 
 from .catalog import Catalog
@@ -19,7 +21,7 @@ def products_in(catalog: Catalog, text: str, passed: str | None) -> list[str]:
     return [product for product, _ in found]
 
 
-def demote_other_products(catalog: Catalog, fused: dict[str, float], mentioned: list[str],
+def demote_other_products(catalog: Catalog, fused: dict[str, float], mentioned: Sequence[str],
                           demotion: float) -> set[str]:
     """Sibling products' articles sink below the named product's; shop-wide rules stay put.
     Returns the demoted articles."""

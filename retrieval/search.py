@@ -69,8 +69,15 @@ class Searcher:
         article_ok = filters.eligible(self.catalog, query, include_expired, today)
         text = self.lexicon.rewrite(query.text)  # pinyin spellings/initials (fahuo, bzq) → KB words
         asking = clauses.asking_part(text, self.config.max_embed_chars)  # BM25 sees all of text
-        vector = self.encoder.encode(asking, deadline) if {DENSE, QUESTIONS} & set(wanted) else None
-        found = self.candidates(query, text, vector, wanted, article_ok)
+        pending = self.encoder.submit(asking) if {DENSE, QUESTIONS} & set(wanted) else None
+        try:  # the words and BM25 while a lane embeds: on another core, that time is off the request's
+            words = self.lexical(query, text, wanted)
+            vector = pending.result(deadline) if pending is not None else None
+        except BaseException:
+            if pending is not None:
+                pending.cancel()
+            raise
+        found = self.candidates(query, text, vector, wanted, article_ok, words=words)
         scores = dict(zip(found.candidates.ids, found.candidates.rrf))
         learned = self.model is not None and query.weights is None and query.fusion is None \
             and set(wanted) == set(ARMS)
@@ -82,32 +89,38 @@ class Searcher:
             return (not fresh, -scores[article_id], article_id)
 
         ranked = sorted(scores, key=order)[: query.top_k]
-        suggestions = tuple(sections.suggest(self.index, self.catalog, a, scores[a], vector, found.bm25_all,
-                                             found.terms, today) for a in ranked)
+        suggestions = tuple(sections.suggest(self.index, self.catalog, a, scores[a], vector, words.bm25_all,
+                                             words.terms, today) for a in ranked)
         signals = confidence.signals(suggestions, found.candidates, text, self.catalog)
         value = round(confidence.probability(signals, self.config.confidence_bias, confidence.weights(self.config)), 4)
         if not include_expired:
-            suggestions = self._ended_first(query, suggestions, vector, found, today)
+            suggestions = self._ended_first(query, suggestions, vector, words, today)
         outside = self.scope.judge(query.text, vector, suggestions, self.config.scope_margin)
         confident = confidence.is_confident(suggestions, value, self.config, outside)
         return SearchResult(suggestions, confident, value, self.index.version,
-                            (time.perf_counter() - started) * 1000.0, found.mentioned,
+                            (time.perf_counter() - started) * 1000.0, words.mentioned,
                             signals=dict(zip(confidence.SIGNALS, signals)), vector=vector, out_of_scope=outside)
 
-    def candidates(self, query: Query, text: str, vector: np.ndarray | None, wanted: tuple[str, ...],
-                   article_ok: np.ndarray, phrasing_ok: np.ndarray | None = None) -> "Found":
-        """Arms → RRF → product hints → features: everything the rankers need, for search and training."""
-        mentioned = products.products_in(self.catalog, text, query.product)
-        terms = set(self.index.tokenizer.tokens(text))
+    def lexical(self, query: Query, text: str, wanted: tuple[str, ...]) -> "Words":
+        """What the question's words give, no vector needed: its terms, every chunk's BM25, the products named."""
+        terms = frozenset(self.index.tokenizer.tokens(text))
         bm25_all = self.index.bm25.scores(sorted(terms)) if BM25 in wanted else None  # sorted: reproducible sums
-        rankings = self._rankings(wanted, vector, bm25_all, article_ok, phrasing_ok)
-        fused = fuse_arms(rankings, query, self.config)
-        demoted = products.demote_other_products(self.catalog, fused, mentioned, self.config.other_product_demotion)
-        found = candidate_features(self.index, self.catalog, rankings, fused, query.text, text, terms,
-                                   mentioned, demoted)
-        return Found(found, frozenset(terms), bm25_all, tuple(mentioned))
+        return Words(terms, bm25_all, tuple(products.products_in(self.catalog, text, query.product)))
 
-    def _ended_first(self, query: Query, suggestions, vector, found: "Found", today: dt.date):
+    def candidates(self, query: Query, text: str, vector: np.ndarray | None, wanted: tuple[str, ...],
+                   article_ok: np.ndarray, phrasing_ok: np.ndarray | None = None,
+                   words: "Words | None" = None) -> "Found":
+        """Arms → RRF → product hints → features: everything the rankers need, for search and training."""
+        words = words or self.lexical(query, text, wanted)
+        rankings = self._rankings(wanted, vector, words.bm25_all, article_ok, phrasing_ok)
+        fused = fuse_arms(rankings, query, self.config)
+        demoted = products.demote_other_products(self.catalog, fused, words.mentioned,
+                                                 self.config.other_product_demotion)
+        features = candidate_features(self.index, self.catalog, rankings, fused, query.text, text, words.terms,
+                                      words.mentioned, demoted)
+        return Found(features, words)
+
+    def _ended_first(self, query: Query, suggestions, vector, words: "Words", today: dt.date):
         """An ended article that matches better than the best valid suggestion goes first, flagged with its
         notice (and, being expired, makes the answer not confident)."""
         best = ended.best_ended(self.index, self.catalog, vector, ended.ended_mask(self.catalog, query, today))
@@ -115,7 +128,7 @@ class Searcher:
                             + self.config.ended_margin):
             return suggestions
         top = sections.suggest(self.index, self.catalog, best[0], suggestions[0].score if suggestions else 0.0,
-                               vector, found.bm25_all, found.terms, today)
+                               vector, words.bm25_all, words.terms, today)
         return (top, *suggestions[: max(query.top_k - 1, 0)])
 
     def _arms(self, query: Query) -> tuple[str, ...]:
@@ -137,10 +150,17 @@ class Searcher:
 
 
 @dataclass(frozen=True)
-class Found:
-    """What ``Searcher.candidates`` hands on: the candidates with features, and the query's terms."""
+class Words:
+    """The question's words and what they find, computed while its vector is on the way."""
 
-    candidates: Candidates
     terms: frozenset[str]
     bm25_all: np.ndarray | None  # BM25 score of every chunk (None without the BM25 arm)
     mentioned: tuple[str, ...]  # the products the question names
+
+
+@dataclass(frozen=True)
+class Found:
+    """What ``Searcher.candidates`` hands on: the candidates with features, and the question's words."""
+
+    candidates: Candidates
+    words: Words

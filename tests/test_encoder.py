@@ -150,3 +150,53 @@ def test_a_text_whose_caller_gave_up_is_not_embedded_in_a_batch():
     for thread in threads:
         thread.join()
     assert embedder.calls[1:] == [["还在等的问题"]]
+
+
+def test_submit_returns_while_the_lane_embeds_and_result_waits_for_it():
+    embedder = GatedEmbedder()
+    encoder = QueryEncoder(embedder, 8)
+    started = time.monotonic()
+    pending = encoder.submit("发货时间")
+    assert embedder.busy.wait(10) and time.monotonic() - started < 1, "submit waited for the embedding"
+    with pytest.raises(DeadlineExceeded):
+        pending.result(deadline=time.monotonic() + 0.05)
+    embedder.release.set()
+    assert np.allclose(encoder.submit("发货时间").result(), HashEmbedder().embed(["发货时间"], "query")[0])
+
+
+def test_a_cancelled_submission_not_yet_started_is_never_embedded():
+    embedder, results = GatedEmbedder(), {}
+    encoder = QueryEncoder(embedder, 0)
+    threads = occupy(encoder, embedder, results)
+    encoder.submit("没人要的问题").cancel()
+    threads += encode_in_background(encoder, ["要的问题"], results)
+    wait_until(lambda: encoder.waiting() == 2)
+    embedder.release.set()
+    for thread in threads:
+        thread.join()
+    assert embedder.calls[1:] == [["要的问题"]]
+
+
+def test_search_reads_the_words_while_the_lane_embeds_and_drops_the_text_if_it_fails(built, tmp_path, config):
+    from indexer.store import load_index
+    from retrieval import Query, Searcher
+
+    embedder, results = GatedEmbedder(), {}
+    encoder = QueryEncoder(embedder, 0)
+    searcher = Searcher(load_index(tmp_path / "index"), encoder, config)
+    threads = occupy(encoder, embedder, results)
+    seen = []
+
+    def lexical(query, text, wanted):
+        seen.append(encoder.waiting())  # the question is queued, not yet embedded, while its words are read
+        raise RuntimeError("tokeniser failed")
+
+    searcher.lexical = lexical
+    with pytest.raises(RuntimeError):
+        searcher.search(Query("运费谁出"))
+    assert seen == [1]
+    embedder.release.set()
+    for thread in threads:
+        thread.join()
+    encoder.encode("之后的问题")  # queued after it: once this is embedded, the lane has passed it
+    assert all("运费谁出" not in call for call in embedder.calls)
