@@ -48,6 +48,7 @@ def _service(r: Report) -> Section:
     s = r.service
     rows = (("回答的问题 questions answered", s.questions), ("展示的建议 suggestions served", s.suggestions),
             ("有把握的比例 share confident", share(s.confident_share)),
+            ("本店不处理 out of scope (not KB gaps)", s.out_of_scope),
             ("采纳率 adoption rate (copies / questions)", share(s.adoption_rate)),
             ("复制 copies", s.feedback["copy"]), ("👍 up", s.feedback["up"]), ("👎 down", s.feedback["down"]),
             ("知识库缺口 gap reports", s.feedback["gap"]),

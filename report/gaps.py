@@ -1,7 +1,8 @@
 """KB gaps, the editors' to-do list: groups of questions the KB did not answer well, largest first.
 
-A question counts when the service had no confident answer (``confident: false`` in the query log),
-or when an agent said so: 👎 on a suggestion (``down``) or 知识库缺口 (``gap``). Each event counts
+A question counts when the service had no confident answer (``confident: false`` in the query log) and
+did not find it out of scope (招聘, 加盟…: no article should answer it, so no article is missing), or when
+an agent said so: 👎 on a suggestion (``down``) or 知识库缺口 (``gap``). Each event counts
 once, so a question that got no confident answer *and* a gap report weighs twice: both say the same.
 """
 from __future__ import annotations
@@ -27,7 +28,8 @@ class Gap:
 
 def kb_gaps(asked: tuple[Asked, ...], reactions: tuple[Reaction, ...], vectors: QuestionVectors,
             similarity: float) -> tuple[Gap, ...]:
-    signals = [(a.question, "unconfident", a.top_ids[0] if a.top_ids else None) for a in asked if not a.confident]
+    signals = [(a.question, "unconfident", a.top_ids[0] if a.top_ids else None) for a in asked
+               if not a.confident and not a.out_of_scope]
     signals += [(r.question, r.action, r.article_id) for r in reactions if r.action in ("down", "gap")]
     gaps = []
     for group in group_questions([s[0] for s in signals], vectors, similarity):

@@ -24,6 +24,7 @@ class Asked:
     intent: str | None
     urgency: str | None
     emotion: str | None
+    out_of_scope: str | None = None  # the topic, when the shop does not handle such questions
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ def load_traffic(sources: Sources, period: Period) -> Traffic:
     asked = tuple(
         Asked(period.day_of(row[log["at"]]), row[log["question"]], tuple(json.loads(row[log["top_ids"]] or "[]")),
               bool(row[log["confident"]]), row[log["latency_ms"]], row[log["intent"]] or None,
-              row[log["urgency"]] or None, row[log["emotion"]] or None)
+              row[log["urgency"]] or None, row[log["emotion"]] or None, row[log["out_of_scope"]] or None)
         for row in sources.query_log.rows(since, until))
     fb = {name: i for i, name in enumerate(feedback_table.COLUMNS)}
     reactions = tuple(

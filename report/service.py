@@ -15,6 +15,7 @@ class Service:
     questions: int  # answered questions (query-log rows)
     suggestions: int  # suggestions shown in those answers
     confident: int
+    out_of_scope: int  # questions the shop does not handle (not KB gaps)
     feedback: dict[str, int]  # events per action: up, down, copy, gap
     latency_p50_ms: float | None
     latency_p95_ms: float | None
@@ -33,6 +34,7 @@ def service_figures(asked: tuple[Asked, ...], reactions: tuple[Reaction, ...]) -
     latencies = [a.latency_ms for a in asked if a.latency_ms is not None]
     actions = Counter(r.action for r in reactions)
     return Service(len(asked), sum(len(a.top_ids) for a in asked), sum(a.confident for a in asked),
+                   sum(bool(a.out_of_scope) for a in asked),
                    {action: actions[action] for action in ("up", "down", "copy", "gap")},
                    percentile(latencies, 50) if latencies else None,
                    percentile(latencies, 95) if latencies else None)

@@ -27,10 +27,16 @@ class Column:
     required: bool = False
     check: str = ""  # a CHECK expression, the same SQL on both backends
 
+    def sql(self, types: dict[str, str]) -> str:
+        """The column's definition in a backend's type names (``types``: "text" → its name)."""
+        return (f"{self.name} {types[self.type]}{' NOT NULL' if self.required else ''}"
+                f"{f' CHECK ({self.check})' if self.check else ''}")
+
 
 @dataclass(frozen=True)
 class Table:
     """An append-only table: each backend turns it into DDL with triggers refusing UPDATE and DELETE.
+    A column added in a later version must be optional: ``create`` adds it to a table made before.
     A ``prunable`` table (it has an ``at`` column) lets a DELETE through only for rows older than a
     cutoff written into ``<name>_maintenance`` in the same transaction (see ``storage.querylog.prune``)."""
 
@@ -45,9 +51,17 @@ class Table:
         return ("id", *(c.name for c in self.columns))
 
     def column_sql(self, types: dict[str, str]) -> str:
-        """The columns' definitions in a backend's type names (``types``: "text" → its name)."""
-        return ", ".join(f"{c.name} {types[c.type]}{' NOT NULL' if c.required else ''}"
-                         f"{f' CHECK ({c.check})' if c.check else ''}" for c in self.columns)
+        return ", ".join(c.sql(types) for c in self.columns)
+
+    def added_since(self, existing: set[str]) -> tuple[Column, ...]:
+        """The columns a table made by an older version lacks, to be added (``ALTER TABLE … ADD COLUMN``). Only
+        optional columns can be added to a table that has rows: a required one missing is an error."""
+        missing = tuple(c for c in self.columns if c.name not in existing)
+        required = [c.name for c in missing if c.required]
+        if required:
+            raise StorageError(f"table {self.name} lacks the required column(s) {', '.join(required)}: it was made "
+                               "by an incompatible version; export it and move it aside")
+        return missing
 
     @property
     def maintenance(self) -> str:

@@ -104,6 +104,11 @@ class PostgresDatabase(Database):
         with self.transaction() as session:
             session.execute("SELECT pg_advisory_xact_lock(?)", (SCHEMA_LOCK,))
             session.execute(ddl(table))  # no parameters: several statements in one go
+            existing = {row[0] for row in session.execute(
+                "SELECT column_name FROM information_schema.columns "
+                "WHERE table_schema = current_schema() AND table_name = ?", (table.name,)).fetchall()}
+            for column in table.added_since(existing):
+                session.execute(f"ALTER TABLE {table.name} ADD COLUMN {column.sql(TYPES)}")
 
     def connect(self) -> PgConnection:
         return PgConnection(psycopg.connect(self._conninfo, autocommit=True))

@@ -2,7 +2,8 @@
 (the default) or PostgreSQL (``database_url``).
 
 Stored: the time, the question **masked** (``core.masking``: never the raw text), the top article
-ids and scores, confident and confidence, the index version, the latency and the triage labels.
+ids and scores, confident and confidence, the index version, the latency, the triage labels and the
+out-of-scope topic.
 Requests never wait on the database: ``record`` puts the entry on a bounded queue and returns (a full
 queue drops the entry and counts it); one writer thread wakes at most every ``GATHER_S``, masks
 the texts and inserts what waits in one transaction.
@@ -49,6 +50,7 @@ TABLE = Table("query_log", (
     *(Column(name, "text") for name in ("intent", "urgency", "emotion")),
     Column("handoff", "integer"),
     Column("handoff_reason", "text"),
+    Column("out_of_scope", "text"),  # the topic of a question the shop does not handle (retrieval/scope.py)
 ), refusal="query log is append-only; old rows go by: python -m storage.querylog prune", indexed=("at",),
     prunable=True)
 COLUMNS = TABLE.column_names
@@ -75,23 +77,25 @@ class Entry:
     emotion: str | None = None
     handoff: bool | None = None
     handoff_reason: str | None = None
+    out_of_scope: str | None = None
 
     def row(self) -> tuple:
         at = dt.datetime.fromtimestamp(self.at, dt.timezone.utc).isoformat(timespec="milliseconds")
         return (at, self.endpoint, mask(self.question), json.dumps(list(self.top_ids), ensure_ascii=False),
                 json.dumps([round(s, 4) for s in self.top_scores]), int(self.confident), round(self.confidence, 4),
                 self.index_version, round(self.latency_ms, 3), self.intent, self.urgency, self.emotion,
-                None if self.handoff is None else int(self.handoff), self.handoff_reason)
+                None if self.handoff is None else int(self.handoff), self.handoff_reason, self.out_of_scope)
 
 
 def entry_of(answer, question: str, latency_ms: float, endpoint: str) -> Entry:
     """The log entry of one assist.Answer (its triage labels when the KB has triage data)."""
     result, triage = answer.result, answer.triage
+    labels = dict(intent=triage.intent.label, urgency=triage.urgency.label, emotion=triage.emotion.label,
+                  handoff=triage.handoff, handoff_reason=triage.handoff_reason) if triage else {}
     return Entry(time.time(), endpoint, question, tuple(s.article_id for s in result.suggestions),
                  tuple(s.score for s in result.suggestions), result.confident, result.confidence,
-                 result.index_version, latency_ms,
-                 *((triage.intent.label, triage.urgency.label, triage.emotion.label, triage.handoff,
-                    triage.handoff_reason) if triage else ()))
+                 result.index_version, latency_ms, **labels,
+                 out_of_scope=result.out_of_scope.topic if result.out_of_scope else None)
 
 
 class QueryLog:

@@ -73,6 +73,9 @@ class SqliteDatabase(Database):
         try:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(ddl(table))
+            existing = {row[1] for row in db.execute(f"PRAGMA table_info({table.name})")}
+            for column in table.added_since(existing):
+                db.execute(f"ALTER TABLE {table.name} ADD COLUMN {column.sql(TYPES)}")
         finally:
             db.close()
 

@@ -163,6 +163,20 @@ def test_kb_gaps(report):
     assert (second.size, second.down, second.article_id, second.examples) == (1, 1, "refund-time", ("退款多久到账",))
 
 
+def test_out_of_scope_questions_are_counted_but_are_not_kb_gaps(config, tmp_path):
+    plant(config)
+    sources = open_sources(config, writable=True)
+    for question in ("你们招聘吗", "招聘客服吗"):
+        sources.query_log.record(Entry(_time("2026-11-19T02:00:00").timestamp(), "suggest", question,
+                                       ("dispatch-time",), (0.5,), False, 0.1, "v1", 10, out_of_scope="招聘"))
+    assert sources.query_log.flush()
+    sources.close()
+    report = report_of(config, tmp_path)
+    assert report.service.questions == 9 and report.service.out_of_scope == 2
+    assert [g.examples for g in report.gaps] == [("你们卖手机吗", "你们卖手机吗？"), ("退款多久到账",)]
+    assert "本店不处理 out of scope (not KB gaps) | 2" in render_markdown(report)
+
+
 def test_articles(report):
     a = report.articles
     assert a.never_suggested == ("gift-wrap", "d11-promo", "later-promo")  # by category, then id

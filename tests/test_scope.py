@@ -1,6 +1,7 @@
 """What the shop does not handle: the shipped defaults, a KB's own topics and drops, the veto on
 confidence, and how the API and the lint show it."""
 import dataclasses
+import sqlite3
 
 import pytest
 
@@ -73,6 +74,14 @@ def test_the_api_says_which_topic(client):
     assert body["confident"] is False
     assert body["out_of_scope"]["topic"] == "招聘" and body["out_of_scope"]["example"] == "你们店招不招客服"
     assert client.post("/v1/suggest", json={"question": "退款多久能到账"}).get_json()["out_of_scope"] is None
+
+
+def test_the_query_log_keeps_the_topic_so_the_report_does_not_count_it_as_a_gap(app, client, config):
+    client.post("/v1/suggest", json={"question": "你们店招不招客服"})
+    client.post("/v1/suggest", json={"question": "退款多久能到账"})
+    assert app.extensions["kbs_stores"].query_log.flush()
+    with sqlite3.connect(config.query_log_db) as db:
+        assert db.execute("SELECT out_of_scope FROM query_log ORDER BY id").fetchall() == [("招聘",), (None,)]
 
 
 @pytest.mark.real_model

@@ -3,6 +3,7 @@ append-only tables, the prune as the one delete, period reads, CSV export, maski
 reaches the database, a query log that never blocks, and many writers at once."""
 import contextlib
 import csv
+import dataclasses
 import datetime as dt
 import io
 import random
@@ -12,6 +13,7 @@ import time
 import pytest
 
 from storage import querylog
+from storage.db import Column, StorageError, storable
 from storage.feedback import FeedbackEvent, FeedbackStore
 from storage.querylog import Entry, QueryLog, prune
 from tests.backends import attacks
@@ -33,15 +35,29 @@ def logged(backend, entries):
 
 def test_rows_come_back_in_column_order_with_the_same_types(backend):
     stores = logged(backend, [entry("发货", at=1_790_000_000.5, intent="物流", urgency="低", emotion="平静",
-                                    handoff=False, handoff_reason="")])
+                                    handoff=False, handoff_reason="", out_of_scope="招聘")])
     assert list(stores.query_log.rows()) == [
         (1, "2026-09-21T14:13:20.500+00:00", "suggest", "发货", '["a", "b"]', "[0.9, 0.1]", 1, 0.8, "v1", 3.2,
-         "物流", "低", "平静", 0, "")]
+         "物流", "低", "平静", 0, "", "招聘")]
     first = stores.feedback.add(FeedbackEvent("面霜保质期", "up", "cream", "v1"))
     assert stores.feedback.add(FeedbackEvent("你们卖手机吗", "gap", None, None)) == first + 1
     (_, at, *rest), second = stores.feedback.rows()
     assert rest == ["面霜保质期", "cream", "up", "v1"] and second[2:] == ("你们卖手机吗", None, "gap", None)
     assert dt.datetime.fromisoformat(at).tzinfo == dt.timezone.utc and len(at) == len("2026-11-22T10:00:00+00:00")
+
+
+def test_a_query_log_made_by_an_older_version_gains_the_new_column_and_keeps_its_rows(backend):
+    older = dataclasses.replace(querylog.TABLE, columns=querylog.TABLE.columns[:-1])  # before out_of_scope
+    db = backend.database("query_log")
+    db.create(older)
+    with db.transaction() as session:
+        session.executemany(older.insert_sql, [storable(entry("旧的问题", at=1_790_000_000.0).row()[:-1])])
+    stores = logged(backend, [entry("新的问题", at=1_790_000_001.0, out_of_scope="招聘")])
+    old, new = stores.query_log.rows()
+    assert old[3] == "旧的问题" and old[-1] is None and new[3] == "新的问题" and new[-1] == "招聘"
+    newer = dataclasses.replace(querylog.TABLE, columns=(*querylog.TABLE.columns, Column("weight", "real", True)))
+    with pytest.raises(StorageError, match="lacks the required column.*weight"):
+        db.create(newer)  # a required column cannot be added to rows that have no value for it
 
 
 @pytest.mark.parametrize("table", ["feedback", "query_log"])
