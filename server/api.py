@@ -135,6 +135,8 @@ def facets():
 @bp.post("/v1/feedback")
 def feedback():
     event = payloads.feedback_event(payloads.json_body(request), _config().max_question_chars)
+    if event.article_id is not None and event.article_id not in _searcher().articles:
+        raise ApiError(400, "invalid_request", f"no article with id {event.article_id!r} in the index being served")
     return jsonify({"id": _stores().feedback.add(event)}), 201
 
 

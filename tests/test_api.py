@@ -217,6 +217,15 @@ def test_feedback_is_validated_like_suggest(client, body, status):
     assert response.status_code == status and response.get_json()["error"]["message"]
 
 
+def test_feedback_on_an_article_the_index_does_not_have_is_refused(app, client):
+    """Anyone can post feedback: made-up ids must not reach the report's most-rejected articles."""
+    response = client.post("/v1/feedback", json={"question": "面霜保质期", "action": "down", "article_id": "made-up"})
+    assert response.status_code == 400 and "made-up" in response.get_json()["error"]["message"]
+    assert client.post("/v1/feedback", json={"question": "面霜保质期", "action": "down",
+                                             "article_id": "cream-shelf-life"}).status_code == 201
+    assert [row[3] for row in app.extensions["kbs_stores"].feedback.rows()] == ["cream-shelf-life"]
+
+
 def test_feedback_is_append_only(app):
     import sqlite3
 

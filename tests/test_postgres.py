@@ -35,7 +35,7 @@ def test_the_server_logs_suggestions_and_records_feedback_in_postgres(built, tmp
     raw = planted()
     body = client.post("/v1/suggest", json={"question": f"手机{raw['phone']}什么时候发货", "top_k": 3}).get_json()
     assert client.post("/v1/suggest/batch", json={"questions": ["退款多久到账", "面霜保质期"]}).status_code == 200
-    assert client.post("/v1/feedback", json={"question": "面霜保质期", "action": "copy", "article_id": "a",
+    assert client.post("/v1/feedback", json={"question": "面霜保质期", "action": "copy", "article_id": "cream-shelf-life",
                                              "index_version": body["index_version"]}).status_code == 201
     stores = app.extensions["kbs_stores"]
     assert stores.query_log.flush()
