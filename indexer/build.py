@@ -263,7 +263,8 @@ def _build_locked(kb, root, embedder, config, full, progress, parsed, trainers, 
             written = None
             for name, trainer in trainers.items():
                 fingerprint = getattr(trainer, "fingerprint", None)
-                entry = _reuse_model(previous, name, fingerprint, manifest, temp, config.model_reuse_max_drift)
+                entry = _reuse_model(previous, name, fingerprint, manifest, temp, config.model_reuse_max_drift) \
+                    if getattr(trainer, "reusable", True) else None
                 if entry is None:
                     written = written or load_index(temp)
                     entry = trainer(written, temp)  # empty: too little to learn from; served without it
