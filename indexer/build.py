@@ -106,7 +106,8 @@ class BuildReport:
 
 # A trainer fits a model on the freshly written index, writes its files into the directory and
 # returns its manifest entry ({"files": [...], ...}); an optional ``fingerprint`` attribute (its code and
-# settings) tells whether an index's model is current. The build job knows no model: the caller
+# settings) tells whether an index's model is current; ``reusable = False`` means never copied from the previous
+# version (a model learned from something other than the articles). The build job knows no model: the caller
 # (CLI, eval harness) passes the trainers, so the build side never imports query-time code.
 Trainer = Callable[[Index, Path], dict]
 
