@@ -10,6 +10,7 @@ import numpy as np
 from indexer.store import Index
 from indexer.tokenize import normalize
 
+from .classifier import Classifier
 from .types import Evidence
 
 
@@ -79,6 +80,7 @@ class TriageModel:
     intent_of_category: dict[str, str]
     comfort: tuple[dict, ...]
     scoring: dict[str, Any]
+    classifier: Classifier | None = None  # trained at build time (assist.train); None in an index without one
 
     @classmethod
     def of_index(cls, index: Index) -> "TriageModel | None":
@@ -106,6 +108,7 @@ class TriageModel:
             intent_of_article={a: i["label"] for i in taxonomy["intents"] for a in i.get("articles") or ()},
             intent_of_category={c: i["label"] for i in taxonomy["intents"] for c in i.get("categories") or ()},
             comfort=tuple(data["comfort"]), scoring=dict(taxonomy.get("scoring") or {}),
+            classifier=Classifier.of_index(index),
         )
 
     def intent_info(self, label: str) -> dict[str, Any]:

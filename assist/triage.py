@@ -5,10 +5,13 @@ Each label's score adds three signals, every one of which leaves evidence:
 - cue words from ``kb/_assist/cues.yaml`` found in the message (negation- and hypothetical-aware);
 - a vote of the nearest labelled example messages (``examples.yaml``), on the query embedding the search already
   computed — no second embedding call;
+- the probabilities of the classifier the build trained on those examples (assist.classifier), which also
+  reads the message's character n-grams: anger or urgency said without a cue word;
 - for the intent, the categories of the suggested articles (``taxonomy.yaml`` maps them to intents).
 
 The weights are in ``taxonomy.yaml`` (``scoring``). Urgency ``high`` needs a reason (refund, quality, complaint,
-deadline, safety, escalation); hand-off needs a request, a risk, a complaint threat or too many rounds.
+deadline, safety, escalation) or a classifier probability of high above ``high_probability``; hand-off needs a
+request, a risk, a complaint threat, too many rounds or a classifier probability above ``handoff_probability``.
 """
 from __future__ import annotations
 
@@ -46,11 +49,31 @@ def _example_evidence(model: TriageModel, dim: str, top, weights, label: str) ->
             for i, w in zip(top, weights) if model.examples[i][dim] == label][:EXAMPLE_EVIDENCE]
 
 
+def _learned(model: TriageModel, dim: str, probs: dict | None) -> tuple[dict[str, float], dict[str, float]]:
+    """(the classifier's vote: weight × probability per label, the probabilities); empty without a classifier."""
+    found = (probs or {}).get(dim, {})
+    weight = float(model.scoring.get("classifier_weight", {}).get(dim, 0.0))
+    return {label: weight * p for label, p in found.items()}, found
+
+
+def _add_learned(model, dim, probs, extra: dict[str, float]) -> dict[str, float]:
+    votes, found = _learned(model, dim, probs)
+    for label, vote in votes.items():
+        extra[label] = extra.get(label, 0.0) + vote
+    return found
+
+
+def _learned_evidence(found: dict[str, float], label: str) -> list[Evidence]:
+    p = found.get(label, 0.0)
+    return [Evidence("classifier", f"p={p:.2f}", p, label)] if p >= 0.5 else []
+
+
 def _combine(names, cue_scores, extra: dict[str, float]) -> dict[str, float]:
     return {n: cue_scores.get(n, (0.0, []))[0] + extra.get(n, 0.0) for n in names}
 
 
-def intent(model: TriageModel, text: str, context_text: str, result: SearchResult | None, top, weights) -> Label:
+def intent(model: TriageModel, text: str, context_text: str, result: SearchResult | None, top, weights,
+           probs: dict | None = None) -> Label:
     cues = model.intent_cues.scores(text)
     own = max((score for score, _ in cues.values()), default=0.0)
     # a follow-up: the earlier topic's cues count half, unless the message names a topic of its own
@@ -60,6 +83,7 @@ def intent(model: TriageModel, text: str, context_text: str, result: SearchResul
             cues[label] = (own[0] + score / 2, own[1] + evidence)
     weight = model.scoring.get("example_weight", {}).get("intent", 3.0)
     extra = dict(zip(model.intents, weight * _vote(model, "intent", model.intents, top, weights)))
+    learned = _add_learned(model, "intent", probs, extra)
     article_evidence: dict[str, list[Evidence]] = {}
     if result is not None and result.suggestions:
         shares = [1.0 / rank for rank in range(1, min(ARTICLE_VOTES, len(result.suggestions)) + 1)]
@@ -78,7 +102,7 @@ def intent(model: TriageModel, text: str, context_text: str, result: SearchResul
                 scores[other] = min(scores[other], scores[label] - 0.01)
     best = max(model.intents, key=lambda n: (scores[n], -model.intents.index(n)))
     evidence = cues.get(best, (0, []))[1] + _example_evidence(model, "intent", top, weights, best) \
-        + article_evidence.get(best, [])
+        + article_evidence.get(best, []) + _learned_evidence(learned, best)
     return Label(best, scores[best], tuple(evidence), scores)
 
 
@@ -93,7 +117,8 @@ def from_thread(cues: CueSet, thread: list[str], labels, threshold: float) -> di
     return found
 
 
-def emotion(model: TriageModel, text: str, top, weights, thread: list[str] = ()) -> tuple[Label, float]:
+def emotion(model: TriageModel, text: str, top, weights, thread: list[str] = (),
+            probs: dict | None = None) -> tuple[Label, float]:
     cues = model.emotion_cues.scores(text)
     if thread:  # the customer's last turn on this topic colours a short push (才穿两次啊, ？？？)
         carry = float(model.scoring.get("emotion_carry", 0.0))
@@ -103,15 +128,27 @@ def emotion(model: TriageModel, text: str, top, weights, thread: list[str] = ())
     weight = model.scoring.get("example_weight", {}).get("emotion", 2.0)
     extra = dict(zip(model.emotions, weight * _vote(model, "emotion", model.emotions, top, weights)))
     extra["neutral"] = extra.get("neutral", 0.0) + float(model.scoring.get("neutral_prior", 1.5))
+    learned = _add_learned(model, "emotion", probs, extra)
     scores = _combine(model.emotions, cues, extra)
     best = max(model.emotions, key=lambda n: (scores[n], n == "neutral"))
-    evidence = cues.get(best, (0, []))[1] + _example_evidence(model, "emotion", top, weights, best)
+    evidence = cues.get(best, (0, []))[1] + _example_evidence(model, "emotion", top, weights, best) \
+        + _learned_evidence(learned, best)
     intensity = 0.0 if best == "neutral" else min(1.0, scores[best] / float(model.scoring.get("intensity_scale", 4)))
     return Label(best, scores[best], tuple(evidence), scores), intensity
 
 
+def _learned_reason(model: TriageModel, text: str, intent_label: Label) -> str:
+    """Why a message the classifier finds urgent is: its strongest urgency cue below the threshold, else its
+    intent's ``urgency_reason``, else ``urgency.learned_reason`` (taxonomy.yaml)."""
+    partial = model.urgency_cues.scores(text)
+    if partial:
+        return max(partial, key=lambda reason: partial[reason][0])
+    return model.intent_info(intent_label.label).get("urgency_reason") \
+        or model.taxonomy["urgency"].get("learned_reason", "similar")
+
+
 def urgency(model: TriageModel, text: str, intent_label: Label, escalated: tuple, top, weights,
-            thread: list[str] = ()) -> tuple[Label, tuple]:
+            thread: list[str] = (), probs: dict | None = None) -> tuple[Label, tuple]:
     threshold = float(model.scoring.get("high_threshold", 2.0))
     found = {reason: ev for reason, (score, ev) in model.urgency_cues.scores(text).items() if score >= threshold}
     carried = model.taxonomy["urgency"].get("carried") or ()
@@ -119,14 +156,19 @@ def urgency(model: TriageModel, text: str, intent_label: Label, escalated: tuple
     levels = model.levels()
     if found:
         return Label("high", threshold, tuple(e for ev in found.values() for e in ev)), tuple(found)
+    votes, learned = _learned(model, "urgency", probs)
+    if learned.get("high", 0.0) >= float(model.scoring.get("high_probability", 1.1)):
+        return Label("high", learned["high"], tuple(_learned_evidence(learned, "high"))), \
+            (_learned_reason(model, text, intent_label),)
     prior = model.intent_info(intent_label.label).get("urgency_prior", "normal")
     owned = model.flat["urgency_owned"].scores(text).get("", (0.0, []))
     browsing = model.flat["urgency_browsing"].scores(text).get("", (0.0, []))
     weight = model.scoring.get("example_weight", {}).get("urgency", 1.5)
-    votes = dict(zip(levels, weight * _vote(model, "urgency", levels, top, weights)))
+    learned_votes, votes = votes, dict(zip(levels, weight * _vote(model, "urgency", levels, top, weights)))
     prior_weight = float(model.scoring.get("urgency_prior_weight", 1.5))
-    scores = {"normal": votes.get("normal", 0.0) + owned[0] + (prior_weight if prior == "normal" else 0.0),
-              "low": votes.get("low", 0.0) + browsing[0] + (prior_weight if prior == "low" else 0.0)}
+    scores = {level: votes.get(level, 0.0) + learned_votes.get(level, 0.0) for level in ("normal", "low")}
+    scores["normal"] += owned[0] + (prior_weight if prior == "normal" else 0.0)
+    scores["low"] += browsing[0] + (prior_weight if prior == "low" else 0.0)
     level = "normal" if scores["normal"] >= scores["low"] else "low"
     cues = owned[1] if level == "normal" else browsing[1]
     evidence = [Evidence("intent", intent_label.label, 1.0, prior)] + list(cues) \
@@ -139,8 +181,8 @@ def urgency(model: TriageModel, text: str, intent_label: Label, escalated: tuple
     return Label(level, scores[level], tuple(evidence), scores), ()
 
 
-def handoff(model: TriageModel, text: str, customer_rounds: int,
-            thread: list[str] = ()) -> tuple[bool, str | None, tuple[Evidence, ...]]:
+def handoff(model: TriageModel, text: str, customer_rounds: int, thread: list[str] = (),
+            probs: dict | None = None) -> tuple[bool, str | None, tuple[Evidence, ...]]:
     threshold = float(model.scoring.get("handoff_threshold", 2.0))
     found = {reason: ev for reason, (score, ev) in model.handoff_cues.scores(text).items() if score >= threshold}
     carried = model.taxonomy["handoff"].get("carried") or ()
@@ -148,6 +190,10 @@ def handoff(model: TriageModel, text: str, customer_rounds: int,
     over = int(model.taxonomy["handoff"].get("rounds_over", 3))
     if customer_rounds > over:
         found["rounds"] = [Evidence("rounds", f"{customer_rounds} customer rounds on this topic", customer_rounds)]
+    learned = {r: p for r, p in (probs or {}).get("handoff", {}).items() if r in model.taxonomy["handoff"]["reasons"]}
+    if not found and learned and sum(learned.values()) >= float(model.scoring.get("handoff_probability", 1.1)):
+        reason = max(learned, key=learned.get)
+        found[reason] = [Evidence("classifier", f"p={sum(learned.values()):.2f}", sum(learned.values()), reason)]
     for reason in model.taxonomy["handoff"]["reasons"]:  # most serious first
         if reason in found:
             return True, reason, tuple(found[reason])
@@ -161,14 +207,16 @@ def triage(model: TriageModel, message: str, result: SearchResult | None, contex
     its lasting reasons (``carried`` in taxonomy.yaml: a quality problem, a reaction) and the customer's last
     emotion on it carry over to this message."""
     text = clean(message)
-    top, weights = neighbours(model, result.vector if result is not None else None)
-    found_intent = intent(model, text, context_text, result, top, weights)
+    vector = result.vector if result is not None else None
+    top, weights = neighbours(model, vector)
+    probs = model.classifier.probabilities(text, vector) if model.classifier is not None else {}
+    found_intent = intent(model, text, context_text, result, top, weights, probs)
     thread = thread_of(found_intent.label) if thread_of else []
     customer_rounds = len(thread) + 1
     live = [] if model.flat["closure"].total(text) > 0 else thread
-    found_emotion, intensity = emotion(model, text, top, weights, live)
+    found_emotion, intensity = emotion(model, text, top, weights, live, probs)
     escalated = escalation_of(found_emotion.label, found_emotion.score) if escalation_of else ()
-    found_urgency, reasons = urgency(model, text, found_intent, tuple(escalated), top, weights, live)
-    needed, reason, evidence = handoff(model, text, customer_rounds, live)
+    found_urgency, reasons = urgency(model, text, found_intent, tuple(escalated), top, weights, live, probs)
+    needed, reason, evidence = handoff(model, text, customer_rounds, live, probs)
     context = Context(context.search_text, context.carried, customer_rounds, tuple(escalated))
     return Triage(found_intent, found_urgency, reasons, found_emotion, intensity, needed, reason, evidence, context)

@@ -16,7 +16,7 @@ class Turn:
 class Evidence:
     """One reason behind a label: a cue word found, a similar example, the suggested article, a count."""
 
-    signal: str  # cue | example | article | intent | rounds | escalation
+    signal: str  # cue | example | classifier | article | intent | rounds | escalation
     text: str
     weight: float
     label: str = ""

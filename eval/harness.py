@@ -17,7 +17,7 @@ from indexer.build import build, is_current
 from indexer.embed import Embedder
 from indexer.parse import parse_kb
 from retrieval import Query, QueryEncoder, SearchResult, Searcher, confidence
-from retrieval.train import trainers_for
+from assist.train import trainers_for
 from indexer.store import IndexLoadError, load_index, read_manifest, resolve
 
 from . import calibration, metrics

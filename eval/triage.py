@@ -20,6 +20,7 @@ from core import config as cfg
 
 SETTINGS = ("embedder", "followup_max_chars")
 TRIAGE_DIR = Path(__file__).parent / "triage"
+TRAIN_DIR = Path(__file__).parent / "triage_train"
 
 
 def prf(gold: list, pred: list, label) -> dict:
@@ -159,6 +160,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fit", action="store_true",
                         help="leave-one-out fit of the scoring weights on the KB's own examples (kb/_assist), "
                              "printed for taxonomy.yaml; the eval sets are not read")
+    parser.add_argument("--fit-check", action="store_true",
+                        help="fit the classifier's operating points on the totals of eval/triage_train/check.jsonl "
+                             "(never on eval/triage), printed for taxonomy.yaml")
     cfg.add_arguments(parser, SETTINGS)
     args = parser.parse_args(argv)
     config = cfg.load(cfg.overrides_from(args, SETTINGS))
@@ -167,6 +171,12 @@ def main(argv: list[str] | None = None) -> int:
 
         print(json.dumps(fit(build_assistant(Path(args.kb), Path(args.index) if args.index else None, config,
                                              args.as_of)), ensure_ascii=False, indent=2))
+        return 0
+    if args.fit_check:
+        from .triage_fit import fit_check
+
+        assistant = build_assistant(Path(args.kb), Path(args.index) if args.index else None, config, args.as_of)
+        print(json.dumps(fit_check(assistant, load_jsonl(TRAIN_DIR / "check.jsonl"), score_messages), ensure_ascii=False, indent=2))
         return 0
     report = evaluate(Path(args.kb), Path(args.messages), Path(args.followups), config, args.as_of,
                       Path(args.index) if args.index else None)

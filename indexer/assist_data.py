@@ -106,6 +106,10 @@ def _labels(taxonomy: dict, text: str, report: _Report) -> dict[str, tuple[str, 
             report(rel, _line(text, "wins_over"), "error", f"wins_over names unknown intent(s) {sorted(unknown)}")
         if intent.get("urgency_prior", "normal") not in labels["urgency"]:
             report(rel, _line(text, str(intent["label"])), "error", "urgency_prior must be an urgency level")
+        if intent.get("urgency_reason") not in (None, *labels["reason"]):
+            report(rel, _line(text, str(intent["label"])), "error", "urgency_reason must be an urgency reason")
+    if urgency.get("learned_reason") not in (None, *labels["reason"]):
+        report(rel, _line(text, "learned_reason"), "error", "urgency.learned_reason must be an urgency reason")
     for name, rule in (taxonomy.get("situations") or {}).items():
         for field, known in (("intents", "intent"), ("reasons", "reason"), ("emotions", "emotion"),
                              ("handoff", "handoff")):

@@ -106,7 +106,8 @@ class BuildReport:
 
 # A trainer fits a model on the freshly written index, writes its files into the directory and
 # returns its manifest entry ({"files": [...], ...}); an optional ``fingerprint`` attribute (its code and
-# settings) tells whether an index's model is current. The build job knows no model: the caller
+# settings) tells whether an index's model is current; ``reusable = False`` means never copied from the previous
+# version (a model learned from something other than the articles). The build job knows no model: the caller
 # (CLI, eval harness) passes the trainers, so the build side never imports query-time code.
 Trainer = Callable[[Index, Path], dict]
 
@@ -263,7 +264,8 @@ def _build_locked(kb, root, embedder, config, full, progress, parsed, trainers, 
             written = None
             for name, trainer in trainers.items():
                 fingerprint = getattr(trainer, "fingerprint", None)
-                entry = _reuse_model(previous, name, fingerprint, manifest, temp, config.model_reuse_max_drift)
+                entry = _reuse_model(previous, name, fingerprint, manifest, temp, config.model_reuse_max_drift) \
+                    if getattr(trainer, "reusable", True) else None
                 if entry is None:
                     written = written or load_index(temp)
                     entry = trainer(written, temp)  # empty: too little to learn from; served without it

@@ -117,7 +117,7 @@ def _diff(kb: Path, root: Path, as_json: bool) -> int:
 
 
 def _build(kb: Path, root: Path, config: cfg.Config, full: bool, show_progress: bool) -> int:
-    from retrieval.train import trainers_for
+    from assist.train import trainers_for
 
     from .build import BuildLockedError, KBError, build
     from .embed import EmbedderError, create_embedder

@@ -1,0 +1,107 @@
+"""Build-time training of the triage classifier (``assist.classifier``) on the KB's labelled examples
+(``_assist/examples.yaml``): their vectors are already in the index, so training embeds nothing. A multinomial
+logistic regression per dimension (L2, scipy's L-BFGS from zeros: deterministic), a second or less."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from core.config import Config
+from indexer.build import source_fingerprint
+from indexer.store import Index
+from retrieval.train import trainers_for as retrieval_trainers
+
+from .classifier import BUCKETS, DIMENSIONS, FORMAT, NGRAMS, NO_HANDOFF, WEIGHTS_FILE, features
+from .model import clean
+
+MIN_EXAMPLES = 20  # fewer labelled examples than this: nothing to learn, the triage runs on cues and neighbours
+FOLDS = 5
+
+
+def label_of(example: dict, dim: str) -> str:
+    return (example.get(dim) or NO_HANDOFF) if dim == "handoff" else example[dim]
+
+
+def design(examples, vectors: np.ndarray) -> np.ndarray:
+    return np.vstack([features(clean(e["text"]), v) for e, v in zip(examples, vectors)])
+
+
+def fit(matrix: np.ndarray, targets: np.ndarray, classes: int, l2: float) -> np.ndarray:
+    """Weights (features, classes) minimising the mean log-loss plus l2/2n·|W|² (the bias row unpenalised)."""
+    from scipy.optimize import minimize
+
+    n, d = matrix.shape
+    onehot = np.eye(classes)[targets]
+    penalty = np.ones((d, 1))
+    penalty[-1] = 0.0
+
+    def loss(flat):
+        weights = flat.reshape(d, classes)
+        scores = matrix @ weights
+        scores -= scores.max(axis=1, keepdims=True)
+        logp = scores - np.log(np.exp(scores).sum(axis=1, keepdims=True))
+        value = -(logp * onehot).sum() / n + 0.5 * l2 * (penalty * weights ** 2).sum() / n
+        grad = matrix.T @ (np.exp(logp) - onehot) / n + l2 * penalty * weights / n
+        return value, grad.ravel()
+
+    found = minimize(loss, np.zeros(d * classes), jac=True, method="L-BFGS-B", options={"maxiter": 500})
+    return found.x.reshape(d, classes).astype(np.float32)
+
+
+def fit_all(matrix: np.ndarray, examples, labels: dict[str, tuple[str, ...]], l2: float) -> np.ndarray:
+    """The weights of every dimension side by side (the order of ``labels``)."""
+    return np.hstack([fit(matrix, np.array([names.index(label_of(e, dim)) for e in examples]), len(names), l2)
+                      for dim, names in labels.items()])
+
+
+def labels_of(assist: dict) -> dict[str, tuple[str, ...]]:
+    taxonomy = assist["taxonomy"]
+    return {"intent": tuple(i["label"] for i in taxonomy["intents"]),
+            "urgency": tuple(taxonomy["urgency"]["levels"]), "emotion": tuple(taxonomy["emotions"]),
+            "handoff": (NO_HANDOFF, *taxonomy["handoff"]["reasons"])}
+
+
+def out_of_fold(matrix: np.ndarray, examples, labels, l2: float, folds: int = FOLDS) -> np.ndarray:
+    """Each example's scores from weights fitted without its fold (every ``folds``-th example): what the
+    triage weights are fitted on (eval.triage_fit), never in-sample probabilities."""
+    scores = np.zeros((len(examples), sum(map(len, labels.values()))), dtype=np.float32)
+    fold = np.arange(len(examples)) % folds
+    for k in range(folds):
+        rest = fold != k
+        weights = fit_all(matrix[rest], [e for e, r in zip(examples, rest) if r], labels, l2)
+        scores[~rest] = matrix[~rest] @ weights
+    return scores
+
+
+def train(index: Index, directory: Path) -> dict:
+    """Fit on the index's triage examples, write the weights into ``directory`` and return the manifest entry;
+    {} when the KB has no triage data or too few examples."""
+    if index.assist is None or len(index.assist["examples"]) < MIN_EXAMPLES:
+        return {}
+    examples = index.assist["examples"]
+    labels = labels_of(index.assist)
+    l2 = float((index.assist["taxonomy"].get("scoring") or {}).get("classifier_l2", 1.0))
+    np.save(directory / WEIGHTS_FILE, fit_all(design(examples, index.assist_vectors), examples, labels, l2))
+    return {"format": FORMAT, "files": [WEIGHTS_FILE], "labels": {k: list(v) for k, v in labels.items()},
+            "layout": {"ngrams": list(NGRAMS), "buckets": BUCKETS}, "training": {"examples": len(examples), "l2": l2}}
+
+
+class TriageTrainer:
+    """The build's trainer for the classifier. Never reused from an earlier version (``reusable``): it learns
+    from the _assist examples, not the articles, and retraining takes about a second."""
+
+    SOURCES = ("classifier.py", "train.py", "model.py")
+    reusable = False
+
+    def __init__(self, config: Config):
+        self.fingerprint = source_fingerprint(Path(__file__).parent, self.SOURCES, json.dumps(DIMENSIONS))
+
+    def __call__(self, index: Index, directory: Path) -> dict:
+        return train(index, directory)
+
+
+def trainers_for(config: Config) -> dict:
+    """Every model a served index carries: the learned ranker (retrieval.train) and the triage classifier."""
+    return {**retrieval_trainers(config), "triage": TriageTrainer(config)}
