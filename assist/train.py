@@ -3,6 +3,7 @@
 logistic regression per dimension (L2, scipy's L-BFGS from zeros: deterministic), a second or less."""
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -89,14 +90,21 @@ def train(index: Index, directory: Path) -> dict:
 
 
 class TriageTrainer:
-    """The build's trainer for the classifier. Never reused from an earlier version (``reusable``): it learns
-    from the _assist examples, not the articles, and retraining takes about a second."""
+    """The build's trainer for the classifier. It learns from the _assist data, not the articles: a rebuild
+    reuses the published classifier while that data is unchanged (``data_hash``), so an article edit does not
+    pay the second of training."""
 
     SOURCES = ("classifier.py", "train.py", "model.py")
-    reusable = False
 
     def __init__(self, config: Config):
         self.fingerprint = source_fingerprint(Path(__file__).parent, self.SOURCES, json.dumps(DIMENSIONS))
+
+    @staticmethod
+    def data_hash(parsed) -> str:
+        """Of the examples and the taxonomy (labels, classifier_l2): everything the classifier learns from."""
+        assist = parsed.assist or {}
+        data = {"examples": assist.get("examples"), "taxonomy": assist.get("taxonomy")}
+        return hashlib.sha256(json.dumps(data, ensure_ascii=False, sort_keys=True, default=str).encode()).hexdigest()
 
     def __call__(self, index: Index, directory: Path) -> dict:
         return train(index, directory)

@@ -106,8 +106,9 @@ class BuildReport:
 
 # A trainer fits a model on the freshly written index, writes its files into the directory and
 # returns its manifest entry ({"files": [...], ...}); an optional ``fingerprint`` attribute (its code and
-# settings) tells whether an index's model is current; ``reusable = False`` means never copied from the previous
-# version (a model learned from something other than the articles). The build job knows no model: the caller
+# settings) tells whether an index's model is current; an optional ``data_hash(parsed)`` names what else it learns
+# from (not the articles: the triage examples), so it is reused only while that is unchanged. The build job knows
+# no model: the caller
 # (CLI, eval harness) passes the trainers, so the build side never imports query-time code.
 Trainer = Callable[[Index, Path], dict]
 
@@ -150,12 +151,14 @@ def _previous_manifest(root: Path) -> dict | None:
 
 
 def _reuse_model(previous: dict | None, name: str, fingerprint: str | None, manifest: dict, temp: Path,
-                 max_drift: float) -> dict | None:
+                 max_drift: float, data: str | None = None) -> dict | None:
     """Copy the published version's model ``name`` into ``temp`` when retraining would learn (nearly) the same:
     same trainer code and settings, embedder, chunking and indexing code, and at most ``max_drift`` of the
     articles changed since the model was trained (0 changed: training, being deterministic, would write the
     same bytes). Training costs seconds on every one-article edit; a ranker scores generic features
-    (arm scores and ranks), which a small edit barely moves. Returns the new manifest entry, or None."""
+    (arm scores and ranks), which a small edit barely moves. ``data``: the hash of what a model learns from
+    instead of the articles (must be unchanged; the articles' drift then does not matter). Returns the new
+    manifest entry, or None."""
     entry = (previous or {}).get("models", {}).get(name)
     if not entry or fingerprint is None or entry.get("fingerprint") != fingerprint or "trained_on" not in entry:
         return None
@@ -164,8 +167,8 @@ def _reuse_model(previous: dict | None, name: str, fingerprint: str | None, mani
         return None
     trained, now = entry["trained_on"]["articles"], manifest["kb"]["articles"]
     drift = sum(trained.get(k) != now.get(k) for k in set(trained) | set(now))
-    if drift > max_drift * max(len(trained), 1):
-        return None
+    if entry["trained_on"].get("data") != data or (data is None and drift > max_drift * max(len(trained), 1)):
+        return None  # a model with its own data ignores the articles' drift
     source = Path(previous["path"])
     for file in entry["files"]:  # only files that still match the checksums they were published with
         if not (source / file).is_file() or sha256_file(source / file) != previous["files"].get(file):
@@ -264,14 +267,15 @@ def _build_locked(kb, root, embedder, config, full, progress, parsed, trainers, 
             written = None
             for name, trainer in trainers.items():
                 fingerprint = getattr(trainer, "fingerprint", None)
-                entry = _reuse_model(previous, name, fingerprint, manifest, temp, config.model_reuse_max_drift) \
-                    if getattr(trainer, "reusable", True) else None
+                data = trainer.data_hash(parsed) if hasattr(trainer, "data_hash") else None
+                entry = _reuse_model(previous, name, fingerprint, manifest, temp, config.model_reuse_max_drift, data)
                 if entry is None:
                     written = written or load_index(temp)
                     entry = trainer(written, temp)  # empty: too little to learn from; served without it
                     if entry:
                         entry = {**entry, "fingerprint": fingerprint,
-                                 "trained_on": {"version": version, "articles": manifest["kb"]["articles"]}}
+                                 "trained_on": {"version": version, "articles": manifest["kb"]["articles"],
+                                                **({"data": data} if data else {})}}
                 if entry:
                     models[name] = entry
                 tick(1)

@@ -1,5 +1,6 @@
 """The triage classifier the build trains on kb/_assist/examples.yaml (assist.train, assist.classifier): stored as
-plain files and listed in the manifest, retrained on every build, read at load time, and the three ways its
+plain files and listed in the manifest, retrained when its examples change (reused when only articles do), read
+at load time, and the three ways its
 probabilities enter the triage (emotion score, high without a cue, hand-off) at their taxonomy.yaml thresholds."""
 import dataclasses
 import json
@@ -70,6 +71,16 @@ def test_the_triage_classifier_is_retrained_when_only_the_examples_change(traine
     again = load_index(tmp_path / "index", hash_embedder.id, hash_embedder.dim)
     entry = again.manifest["models"]["triage"]
     assert "reused_from" not in entry and entry["training"]["examples"] == len(trained.assist["examples"]) + 1
+
+
+def test_an_article_edit_reuses_the_classifier_and_pays_no_training(kb_copy, tmp_path, config, hash_embedder):
+    shutil.copytree(ROOT / "kb" / "_assist", kb_copy / "_assist")
+    first = build(kb_copy, tmp_path / "index", hash_embedder, config, trainers=_trainers(config))
+    article = kb_copy / "保质期" / "cream-shelf-life.md"
+    article.write_text(article.read_text("utf-8") + "\n开封后请放在阴凉处。\n", encoding="utf-8")
+    build(kb_copy, tmp_path / "index", hash_embedder, config, trainers=_trainers(config))
+    entry = load_index(tmp_path / "index", hash_embedder.id, hash_embedder.dim).manifest["models"]["triage"]
+    assert entry["reused_from"] == first.version
 
 
 def test_an_index_with_another_feature_layout_is_refused(trained):
