@@ -1,6 +1,6 @@
 """Build-time training of the triage classifier (``assist.classifier``) on the KB's labelled examples
 (``_assist/examples.yaml``): their vectors are already in the index, so training embeds nothing. A multinomial
-logistic regression per dimension (L2, scipy's L-BFGS from zeros: deterministic), a second or less."""
+logistic regression per dimension (L2, scipy's L-BFGS from zeros: deterministic), about a second."""
 from __future__ import annotations
 
 import hashlib
@@ -29,32 +29,57 @@ def design(examples, vectors: np.ndarray) -> np.ndarray:
     return np.vstack([features(clean(e["text"]), v) for e, v in zip(examples, vectors)])
 
 
-def fit(matrix: np.ndarray, targets: np.ndarray, classes: int, l2: float) -> np.ndarray:
-    """Weights (features, classes) minimising the mean log-loss plus l2/2n·|W|² (the bias row unpenalised)."""
+def fit(matrix: np.ndarray, targets: list[np.ndarray], classes: list[int], l2: float) -> np.ndarray:
+    """Weights (features, Σ classes): one softmax per target, side by side, each minimising its mean log-loss plus
+    l2/2n·|W|² (the last row, the bias, unpenalised). The parts are independent, so one L-BFGS run minimises them
+    all. With fewer examples than features it runs in the rows' span: from zeros, every gradient and so every
+    iterate lies there, and an orthonormal basis keeps every inner product, so the steps are the same — on an
+    (examples × examples) problem instead of (examples × features)."""
+    import scipy.optimize  # noqa: F401 - loads scipy's own BLAS before the limit below, so that it is limited too
+    from threadpoolctl import threadpool_limits
+
+    x = np.asarray(matrix, dtype=np.float64)
+    # one BLAS thread: these products are small, and threads that wait for a busy core cost seconds (on a loaded
+    # 2-core machine the same training took 0.8 s with one thread and 4-13 s with two)
+    with threadpool_limits(1, user_api="blas"):
+        if x.shape[0] >= x.shape[1] - 1:
+            return _minimise(x, targets, classes, l2).astype(np.float32)
+        _, _, basis = np.linalg.svd(x[:, :-1], full_matrices=False)  # (examples, features - 1), orthonormal rows
+        weights = _minimise(np.hstack([x[:, :-1] @ basis.T, x[:, -1:]]), targets, classes, l2)
+    return np.vstack([basis.T @ weights[:-1], weights[-1:]]).astype(np.float32)
+
+
+def _minimise(x: np.ndarray, targets: list[np.ndarray], classes: list[int], l2: float) -> np.ndarray:
     from scipy.optimize import minimize
 
-    n, d = matrix.shape
-    onehot = np.eye(classes)[targets]
+    n, d = x.shape
+    onehot = np.hstack([np.eye(c)[t] for c, t in zip(classes, targets)])
+    parts = list(zip(np.cumsum([0, *classes[:-1]]), np.cumsum(classes)))
     penalty = np.ones((d, 1))
     penalty[-1] = 0.0
 
     def loss(flat):
-        weights = flat.reshape(d, classes)
-        scores = matrix @ weights
-        scores -= scores.max(axis=1, keepdims=True)
-        logp = scores - np.log(np.exp(scores).sum(axis=1, keepdims=True))
-        value = -(logp * onehot).sum() / n + 0.5 * l2 * (penalty * weights ** 2).sum() / n
-        grad = matrix.T @ (np.exp(logp) - onehot) / n + l2 * penalty * weights / n
+        weights = flat.reshape(d, onehot.shape[1])
+        scores = x @ weights
+        value = 0.5 * l2 * (penalty * weights ** 2).sum() / n
+        residual = np.empty_like(scores)
+        for a, b in parts:
+            part = scores[:, a:b] - scores[:, a:b].max(axis=1, keepdims=True)
+            logp = part - np.log(np.exp(part).sum(axis=1, keepdims=True))
+            value -= (logp * onehot[:, a:b]).sum() / n
+            residual[:, a:b] = np.exp(logp) - onehot[:, a:b]
+        grad = x.T @ residual / n + l2 * penalty * weights / n
         return value, grad.ravel()
 
-    found = minimize(loss, np.zeros(d * classes), jac=True, method="L-BFGS-B", options={"maxiter": 500})
-    return found.x.reshape(d, classes).astype(np.float32)
+    found = minimize(loss, np.zeros(d * onehot.shape[1]), jac=True, method="L-BFGS-B",
+                     options={"maxiter": 500 * len(classes)})
+    return found.x.reshape(d, onehot.shape[1])
 
 
 def fit_all(matrix: np.ndarray, examples, labels: dict[str, tuple[str, ...]], l2: float) -> np.ndarray:
     """The weights of every dimension side by side (the order of ``labels``)."""
-    return np.hstack([fit(matrix, np.array([names.index(label_of(e, dim)) for e in examples]), len(names), l2)
-                      for dim, names in labels.items()])
+    targets = [np.array([names.index(label_of(e, dim)) for e in examples]) for dim, names in labels.items()]
+    return fit(matrix, targets, [len(names) for names in labels.values()], l2)
 
 
 def labels_of(assist: dict) -> dict[str, tuple[str, ...]]:
