@@ -139,20 +139,30 @@ def build_assistant(kb: Path, index_root: Path | None, config, as_of: dt.date | 
     return assistant
 
 
-def evaluate(kb: Path, messages: Path, followups: Path, config, as_of: dt.date | None,
+def evaluate(kb: Path, messages: Path, followups: Path | None, config, as_of: dt.date | None,
              index_root: Path | None = None) -> dict:
+    """``followups`` None: the messages only (a training set's check must not also score the measuring set's
+    follow-ups)."""
     assistant = build_assistant(kb, index_root, config, as_of)
     return {"kb": str(kb), "as_of": (as_of or dt.date.today()).isoformat(),
             "index_version": assistant.searcher.index.version,
             "messages": score_messages(assistant, load_jsonl(messages)),
-            "followups": score_followups(assistant, load_jsonl(followups))}
+            "followups": score_followups(assistant, load_jsonl(followups)) if followups else {"n": 0}}
+
+
+def followups_for(messages: Path, given: str | None) -> Path | None:
+    """The follow-ups to score: those given, else the measuring set's only beside its own messages."""
+    if given:
+        return Path(given)
+    return TRIAGE_DIR / "followups.jsonl" if messages.resolve() == (TRIAGE_DIR / "messages.jsonl").resolve() else None
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m eval.triage", description=__doc__.splitlines()[0])
     parser.add_argument("--kb", default="kb", help="KB folder with an _assist/ folder (default: kb)")
     parser.add_argument("--messages", default=str(TRIAGE_DIR / "messages.jsonl"))
-    parser.add_argument("--followups", default=str(TRIAGE_DIR / "followups.jsonl"))
+    parser.add_argument("--followups", help="multi-turn retrieval items (default: eval/triage/followups.jsonl when "
+                                             "--messages is the measuring set, else none)")
     parser.add_argument("--index", help="index root to build into or reuse (default: artifacts/eval-index/<kb>)")
     parser.add_argument("--as-of", type=dt.date.fromisoformat, help="date for article validity (YYYY-MM-DD)")
     parser.add_argument("--json", action="store_true", help="print JSON (with every error) instead of Markdown")
@@ -178,8 +188,8 @@ def main(argv: list[str] | None = None) -> int:
         assistant = build_assistant(Path(args.kb), Path(args.index) if args.index else None, config, args.as_of)
         print(json.dumps(fit_check(assistant, load_jsonl(TRAIN_DIR / "check.jsonl"), score_messages), ensure_ascii=False, indent=2))
         return 0
-    report = evaluate(Path(args.kb), Path(args.messages), Path(args.followups), config, args.as_of,
-                      Path(args.index) if args.index else None)
+    report = evaluate(Path(args.kb), Path(args.messages), followups_for(Path(args.messages), args.followups),
+                      config, args.as_of, Path(args.index) if args.index else None)
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=2))
         return 0
