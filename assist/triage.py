@@ -156,7 +156,7 @@ def urgency(model: TriageModel, text: str, intent_label: Label, escalated: tuple
     levels = model.levels()
     if found:
         return Label("high", threshold, tuple(e for ev in found.values() for e in ev)), tuple(found)
-    votes, learned = _learned(model, "urgency", probs)
+    learned_votes, learned = _learned(model, "urgency", probs)
     if learned.get("high", 0.0) >= float(model.scoring.get("high_probability", 1.1)):
         return Label("high", learned["high"], tuple(_learned_evidence(learned, "high"))), \
             (_learned_reason(model, text, intent_label),)
@@ -164,7 +164,7 @@ def urgency(model: TriageModel, text: str, intent_label: Label, escalated: tuple
     owned = model.flat["urgency_owned"].scores(text).get("", (0.0, []))
     browsing = model.flat["urgency_browsing"].scores(text).get("", (0.0, []))
     weight = model.scoring.get("example_weight", {}).get("urgency", 1.5)
-    learned_votes, votes = votes, dict(zip(levels, weight * _vote(model, "urgency", levels, top, weights)))
+    votes = dict(zip(levels, weight * _vote(model, "urgency", levels, top, weights)))
     prior_weight = float(model.scoring.get("urgency_prior_weight", 1.5))
     scores = {level: votes.get(level, 0.0) + learned_votes.get(level, 0.0) for level in ("normal", "low")}
     scores["normal"] += owned[0] + (prior_weight if prior == "normal" else 0.0)
