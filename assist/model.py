@@ -45,6 +45,13 @@ class CueSet:
                 out[label] = (total, evidence)
         return out
 
+    def denied(self, text: str) -> set[str]:
+        """Labels a cue names only under a scope word (不着急, 没生气): the customer denies the feeling, so the
+        learned signals (neighbours, classifier), which read the words but not the negation, must not restore it."""
+        found = {label for label, cues in self.cues.items()
+                 if any(cue.weight > 0 and cue.scopes and cue.regex.search(text) for cue in cues)}
+        return found - set(self.scores(text))
+
     def total(self, text: str) -> float:
         return sum(score for score, _ in self.scores(text).values())
 

@@ -129,6 +129,11 @@ def emotion(model: TriageModel, text: str, top, weights, thread: list[str] = (),
     extra = dict(zip(model.emotions, weight * _vote(model, "emotion", model.emotions, top, weights)))
     extra["neutral"] = extra.get("neutral", 0.0) + float(model.scoring.get("neutral_prior", 1.5))
     learned = _add_learned(model, "emotion", probs, extra)
+    denied = model.emotion_cues.denied(text)  # 不着急 慢慢发: no vote brings back a denied feeling, and a
+    if denied - {"positive"}:  # customer who denies worry or anger is calm: neither is voted back in
+        denied |= set(model.emotions) - {"neutral", "positive"}
+    for label in denied:
+        extra[label] = 0.0
     scores = _combine(model.emotions, cues, extra)
     best = max(model.emotions, key=lambda n: (scores[n], n == "neutral"))
     evidence = cues.get(best, (0, []))[1] + _example_evidence(model, "emotion", top, weights, best) \
