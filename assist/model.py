@@ -30,11 +30,17 @@ class CueSet:
         self.cues = {label: tuple(Cue(re.compile(pattern), weight, _scopes(f"{name}.{label}", scopes))
                                   for pattern, weight in entries)
                      for label, entries in by_label.items()}
+        # one search per label says whether any of its cues occurs at all: most labels' do not, and a message
+        # is then spared the label's dozens of separate searches (the same result, a tenth of the calls)
+        self._any = {label: _union([pattern for pattern, _ in entries]) for label, entries in by_label.items()}
 
     def scores(self, text: str, source: str = "message") -> dict[str, tuple[float, list[Evidence]]]:
         """label → (summed weight of its cues found in ``text``, the evidence); labels without a cue left out."""
         out: dict[str, tuple[float, list[Evidence]]] = {}
         for label, cues in self.cues.items():
+            gate = self._any[label]
+            if gate is not None and gate.search(text) is None:
+                continue
             total, evidence = 0.0, []
             for cue in cues:
                 found = _first_unscoped(cue, text)
@@ -54,6 +60,14 @@ class CueSet:
 
     def total(self, text: str) -> float:
         return sum(score for score, _ in self.scores(text).values())
+
+
+def _union(patterns: list[str]) -> re.Pattern | None:
+    """All the patterns as one alternation; None when they cannot be joined (e.g. a pattern with a global flag)."""
+    try:
+        return re.compile("|".join(f"(?:{p})" for p in patterns)) if patterns else None
+    except re.error:
+        return None
 
 
 def _scopes(target: str, scopes: dict[str, Any]) -> tuple[tuple[int, tuple[str, ...]], ...]:

@@ -230,3 +230,20 @@ def test_more_hand_off_phrasings(client, question, reason):
 def test_the_cardigans_name_is_no_foreign_object(client):
     triage = ask(client, "羊毛针织开衫可以机洗吗")["triage"]
     assert triage["intent"]["label"] != "售后/质量" and triage["urgency"]["label"] != "high"
+
+
+def test_a_label_whose_cues_cannot_occur_is_skipped_without_changing_any_score():
+    from assist.model import CueSet
+
+    def cue_set():
+        return CueSet("emotion", {"angry": [["气死", 2.0], ["投诉", 1.0]], "anxious": [["着急", 1.0]],
+                                  "odd": [["(?i)abc", 1.0], ["def", 1.0]]},  # a mid-pattern global flag: no gate
+                      {"negation": {"window": 2, "words": ["不"], "applies_to": ["emotion.anxious"]}})
+
+    gated, ungated = cue_set(), cue_set()
+    ungated._any = dict.fromkeys(ungated._any)
+    assert gated._any["odd"] is None and gated._any["angry"] is not None
+    for text in ("气死了 要投诉", "不着急", "ABC", "发货了吗"):
+        assert gated.scores(text) == ungated.scores(text)
+    assert set(gated.scores("气死了 要投诉")) == {"angry"} and gated.scores("不着急") == {}
+    assert "odd" in gated.scores("ABC")
