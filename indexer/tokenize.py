@@ -172,7 +172,9 @@ class Tokenizer:
         self.spans = functools.lru_cache(maxsize=cache_size)(self._spans)
 
     @cached_property
-    def _jieba(self) -> jieba.Tokenizer:
+    def _jieba(self) -> tuple[jieba.Tokenizer, dict[str, int]]:
+        """The tokenizer and its own entries (the user words, and the base dictionary unless it is cut per text):
+        with per-text cutting, each text's sub-dictionary is laid over those entries."""
         tokenizer = jieba.Tokenizer()
         if self._arrays is not None:  # the user words and what they contain; each text adds its own entries
             tokenizer.FREQ, tokenizer.total = entries_inside(self._arrays, self.user_words), self._arrays[2]
@@ -184,16 +186,15 @@ class Tokenizer:
         tokenizer.initialized = True
         for word in self.user_words:
             tokenizer.add_word(word, freq=max(tokenizer.suggest_freq(word), 50000))
-        self._own_entries = tokenizer.FREQ
-        return tokenizer
+        return tokenizer, tokenizer.FREQ
 
     def _spans(self, text: str) -> tuple[tuple[str, int, int], ...]:
         """(token, start, end) over ``text``; sub-words of long words are included (search mode)."""
         norm = normalize(text)
         with self._lock:
-            tokenizer = self._jieba
+            tokenizer, own_entries = self._jieba
             if self._arrays is not None:
-                tokenizer.FREQ = ChainMap(self._own_entries, entries_inside(self._arrays, [norm]))
+                tokenizer.FREQ = ChainMap(own_entries, entries_inside(self._arrays, [norm]))
             raw = list(tokenizer.tokenize(norm, mode="search"))
         return tuple((w, s, e) for w, s, e in raw if w.strip() and _WORDLIKE.search(w) and w not in STOPWORDS)
 
