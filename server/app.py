@@ -36,8 +36,8 @@ def query_encoder(config: cfg.Config) -> QueryEncoder:
     have ``embed_lanes`` general lanes plus the quick lane, each its own small model instance."""
     from indexer.embed import create_embedder
 
-    def lane():
-        return create_embedder(config, threads=config.serve_embed_threads)
+    def lane():  # each lane's model is called by that lane's thread only
+        return create_embedder(config, threads=config.serve_embed_threads, one_caller=True)
 
     if config.embedder == "sentence-transformers":
         return QueryEncoder(lane(), config.query_cache_size, batch=config.embed_batch)

