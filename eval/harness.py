@@ -213,11 +213,12 @@ def calibrate(asked: list[Outcome], folds: int, held_out: list[Outcome] = (),
 
 
 def evaluate(kb: Path, questions_path: Path, root: Path, embedder: Embedder, config: Config, configs: list[str],
-             as_of: dt.date | None = None, folds: int = 5) -> dict:
-    """The whole evaluation: index, questions, every named configuration."""
+             as_of: dt.date | None = None, folds: int = 5, query_embedder: Embedder | None = None) -> dict:
+    """The whole evaluation: index, questions, every named configuration. ``query_embedder``: the same model
+    set up as a server lane for the questions (default: ``embedder``)."""
     index = prepare_index(kb, root, embedder, config)
     questions = load_questions(questions_path, index.articles)
-    searcher = Searcher(index, QueryEncoder(embedder, config.query_cache_size), config,
+    searcher = Searcher(index, QueryEncoder(query_embedder or embedder, config.query_cache_size), config,
                         today=(lambda: as_of) if as_of else dt.date.today)
     categories = {a.id: a.category for a in index.articles.values()}
     outcomes = {name: run(searcher, questions, ARM_SETS[name], FORCED_FUSION.get(name)) for name in configs}
