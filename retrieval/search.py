@@ -78,11 +78,11 @@ class Searcher:
                 pending.cancel()
             raise
         found = self.candidates(query, text, vector, wanted, article_ok, words=words)
-        scores = dict(zip(found.candidates.ids, found.candidates.rrf))
+        scores = dict(zip(found.ids, found.rrf))
         learned = self.model is not None and query.weights is None and query.fusion is None \
             and set(wanted) == set(ARMS)
         if learned:
-            scores = dict(zip(found.candidates.ids, self.model.scores(found.candidates.matrix).tolist()))
+            scores = dict(zip(found.ids, self.model.scores(found.matrix).tolist()))
 
         def order(article_id: str):
             fresh = self.articles[article_id].validity(today) == "valid"
@@ -91,7 +91,7 @@ class Searcher:
         ranked = sorted(scores, key=order)[: query.top_k]
         suggestions = tuple(sections.suggest(self.index, self.catalog, a, scores[a], vector, words.bm25_all,
                                              words.terms, today) for a in ranked)
-        signals = confidence.signals(suggestions, found.candidates, text, self.catalog)
+        signals = confidence.signals(suggestions, found, text, self.catalog)
         value = round(confidence.probability(signals, self.config.confidence_bias, confidence.weights(self.config)), 4)
         if not include_expired:
             suggestions = self._ended_first(query, suggestions, vector, words, today)
@@ -109,16 +109,15 @@ class Searcher:
 
     def candidates(self, query: Query, text: str, vector: np.ndarray | None, wanted: tuple[str, ...],
                    article_ok: np.ndarray, phrasing_ok: np.ndarray | None = None,
-                   words: "Words | None" = None) -> "Found":
+                   words: "Words | None" = None) -> Candidates:
         """Arms → RRF → product hints → features: everything the rankers need, for search and training."""
         words = words or self.lexical(query, text, wanted)
         rankings = self._rankings(wanted, vector, words.bm25_all, article_ok, phrasing_ok)
         fused = fuse_arms(rankings, query, self.config)
         demoted = products.demote_other_products(self.catalog, fused, words.mentioned,
                                                  self.config.other_product_demotion)
-        features = candidate_features(self.index, self.catalog, rankings, fused, query.text, text, words.terms,
-                                      words.mentioned, demoted)
-        return Found(features, words)
+        return candidate_features(self.index, self.catalog, rankings, fused, query.text, text, words.terms,
+                                  words.mentioned, demoted)
 
     def _ended_first(self, query: Query, suggestions, vector, words: "Words", today: dt.date):
         """An ended article that matches better than the best valid suggestion goes first, flagged with its
@@ -156,11 +155,3 @@ class Words:
     terms: frozenset[str]
     bm25_all: np.ndarray | None  # BM25 score of every chunk (None without the BM25 arm)
     mentioned: tuple[str, ...]  # the products the question names
-
-
-@dataclass(frozen=True)
-class Found:
-    """What ``Searcher.candidates`` hands on: the candidates with features, and the question's words."""
-
-    candidates: Candidates
-    words: Words

@@ -63,7 +63,7 @@ def pseudo_queries(index: Index, config: Config) -> list[PseudoQuery]:
         others[row] = False
         found = searcher.candidates(Query(phrasing.text), searcher.lexicon.rewrite(phrasing.text),
                                     index.phrasing_vectors[row], ARMS, everything, others)
-        query = PseudoQuery(phrasing.article_id, zlib.crc32(phrasing.article_id.encode()) % FOLDS, found.candidates)
+        query = PseudoQuery(phrasing.article_id, zlib.crc32(phrasing.article_id.encode()) % FOLDS, found)
         if len(query.labels) > 1 and query.labels.any():
             out.append(query)
     return out
