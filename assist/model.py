@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterable
 
 import numpy as np
 
@@ -51,12 +51,13 @@ class CueSet:
                 out[label] = (total, evidence)
         return out
 
-    def denied(self, text: str) -> set[str]:
+    def denied(self, text: str, scored: Iterable[str]) -> set[str]:
         """Labels a cue names only under a scope word (不着急, 没生气): the customer denies the feeling, so the
-        learned signals (neighbours, classifier), which read the words but not the negation, must not restore it."""
+        learned signals (neighbours, classifier), which read the words but not the negation, must not restore it.
+        ``scored``: the labels ``scores(text)`` found (the caller has them already)."""
         found = {label for label, cues in self.cues.items()
                  if any(cue.weight > 0 and cue.scopes and cue.regex.search(text) for cue in cues)}
-        return found - set(self.scores(text))
+        return found - set(scored)
 
     def total(self, text: str) -> float:
         return sum(score for score, _ in self.scores(text).values())

@@ -120,6 +120,7 @@ def from_thread(cues: CueSet, thread: list[str], labels, threshold: float) -> di
 def emotion(model: TriageModel, text: str, top, weights, thread: list[str] = (),
             probs: dict | None = None) -> tuple[Label, float]:
     cues = model.emotion_cues.scores(text)
+    denied = model.emotion_cues.denied(text, cues)  # before the earlier turn's cues join them
     if thread:  # the customer's last turn on this topic colours a short push (才穿两次啊, ？？？)
         carry = float(model.scoring.get("emotion_carry", 0.0))
         for label, (score, evidence) in model.emotion_cues.scores(thread[-1], "context").items():
@@ -129,8 +130,8 @@ def emotion(model: TriageModel, text: str, top, weights, thread: list[str] = (),
     extra = dict(zip(model.emotions, weight * _vote(model, "emotion", model.emotions, top, weights)))
     extra["neutral"] = extra.get("neutral", 0.0) + float(model.scoring.get("neutral_prior", 1.5))
     learned = _add_learned(model, "emotion", probs, extra)
-    denied = model.emotion_cues.denied(text)  # 不着急 慢慢发: no vote brings back a denied feeling, and a
-    if denied - {"positive"}:  # customer who denies worry or anger is calm: neither is voted back in
+    # 不着急 慢慢发: no vote brings back a denied feeling, and a customer who denies worry or anger is calm:
+    if denied - {"positive"}:  # neither is voted back in
         denied |= set(model.emotions) - {"neutral", "positive"}
     for label in denied:
         extra[label] = 0.0
@@ -142,10 +143,9 @@ def emotion(model: TriageModel, text: str, top, weights, thread: list[str] = (),
     return Label(best, scores[best], tuple(evidence), scores), intensity
 
 
-def _learned_reason(model: TriageModel, text: str, intent_label: Label) -> str:
-    """Why a message the classifier finds urgent is: its strongest urgency cue below the threshold, else its
-    intent's ``urgency_reason``, else ``urgency.learned_reason`` (taxonomy.yaml)."""
-    partial = model.urgency_cues.scores(text)
+def _learned_reason(model: TriageModel, partial: dict, intent_label: Label) -> str:
+    """Why a message the classifier finds urgent is: its strongest urgency cue below the threshold (``partial``:
+    the message's urgency cue scores), else its intent's ``urgency_reason``, else ``urgency.learned_reason``."""
     if partial:
         return max(partial, key=lambda reason: partial[reason][0])
     return model.intent_info(intent_label.label).get("urgency_reason") \
@@ -155,7 +155,8 @@ def _learned_reason(model: TriageModel, text: str, intent_label: Label) -> str:
 def urgency(model: TriageModel, text: str, intent_label: Label, escalated: tuple, top, weights,
             thread: list[str] = (), probs: dict | None = None) -> tuple[Label, tuple]:
     threshold = float(model.scoring.get("high_threshold", 2.0))
-    found = {reason: ev for reason, (score, ev) in model.urgency_cues.scores(text).items() if score >= threshold}
+    scored = model.urgency_cues.scores(text)
+    found = {reason: ev for reason, (score, ev) in scored.items() if score >= threshold}
     carried = model.taxonomy["urgency"].get("carried") or ()
     found |= {r: ev for r, ev in from_thread(model.urgency_cues, thread, carried, threshold).items() if r not in found}
     levels = model.levels()
@@ -164,7 +165,7 @@ def urgency(model: TriageModel, text: str, intent_label: Label, escalated: tuple
     learned_votes, learned = _learned(model, "urgency", probs)
     if learned.get("high", 0.0) >= float(model.scoring.get("high_probability", 1.1)):
         return Label("high", learned["high"], tuple(_learned_evidence(learned, "high"))), \
-            (_learned_reason(model, text, intent_label),)
+            (_learned_reason(model, scored, intent_label),)
     prior = model.intent_info(intent_label.label).get("urgency_prior", "normal")
     owned = model.flat["urgency_owned"].scores(text).get("", (0.0, []))
     browsing = model.flat["urgency_browsing"].scores(text).get("", (0.0, []))
