@@ -48,11 +48,17 @@ def _f2_high(gold: list[str], pred: list[str]) -> float:
     return 5 * precision * recall / (4 * precision + recall) if precision + recall else 0.0
 
 
+def _at_least(goal: float, bound: float, floor: float) -> float:
+    """``goal`` while ``bound`` reaches ``floor`` (e.g. recall at precision >= 0.9); below 0 when it does not,
+    then the nearest ``bound`` wins."""
+    return goal if bound >= floor else bound - 1.0
+
+
 def _handoff_score(gold: list[bool], pred: list[bool]) -> float:
-    """Recall, or below 0 when precision is under HANDOFF_PRECISION (then the least bad precision wins)."""
+    """Recall at precision >= HANDOFF_PRECISION."""
     tp = sum(g and p for g, p in zip(gold, pred))
     precision, recall = tp / max(sum(pred), 1), tp / max(sum(gold), 1)
-    return recall if precision >= HANDOFF_PRECISION else precision - 1.0
+    return _at_least(recall, precision, HANDOFF_PRECISION)
 
 
 def oof_probabilities(model, vectors) -> tuple[list[dict], dict]:
@@ -156,9 +162,9 @@ def _check_objective(dim: str, totals: dict) -> float:
         return mean(s["f1"] for s in totals["emotion"]["labels"].values())
     if dim == "high":  # precision at recall >= HIGH_RECALL, else below 0 (then the best recall wins)
         high = totals["urgency"]["labels"]["high"]
-        return high["precision"] if high["recall"] >= HIGH_RECALL else high["recall"] - 1.0
+        return _at_least(high["precision"], high["recall"], HIGH_RECALL)
     h = totals["handoff"]  # recall at precision >= HANDOFF_PRECISION; on a tie, the fewer false hand-offs
-    return h["recall"] + h["precision"] / 1000 if h["precision"] >= HANDOFF_PRECISION else h["precision"] - 1.0
+    return _at_least(h["recall"] + h["precision"] / 1000, h["precision"], HANDOFF_PRECISION)
 
 
 def _headline(dim: str, totals: dict) -> dict:
