@@ -53,15 +53,16 @@ class Table:
     def column_sql(self, types: dict[str, str]) -> str:
         return ", ".join(c.sql(types) for c in self.columns)
 
-    def added_since(self, existing: set[str]) -> tuple[Column, ...]:
-        """The columns a table made by an older version lacks, to be added (``ALTER TABLE … ADD COLUMN``). Only
-        optional columns can be added to a table that has rows: a required one missing is an error."""
-        missing = tuple(c for c in self.columns if c.name not in existing)
+    def add_columns_sql(self, existing: set[str], types: dict[str, str]) -> list[str]:
+        """The ``ALTER TABLE … ADD COLUMN`` statements that bring a table made by an older version (its columns:
+        ``existing``) up to this one. Only optional columns can be added to a table that has rows: a required
+        one missing is an error."""
+        missing = [c for c in self.columns if c.name not in existing]
         required = [c.name for c in missing if c.required]
         if required:
             raise StorageError(f"table {self.name} lacks the required column(s) {', '.join(required)}: it was made "
                                "by an incompatible version; export it and move it aside")
-        return missing
+        return [f"ALTER TABLE {self.name} ADD COLUMN {c.sql(types)}" for c in missing]
 
     @property
     def maintenance(self) -> str:

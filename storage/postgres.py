@@ -107,8 +107,8 @@ class PostgresDatabase(Database):
             existing = {row[0] for row in session.execute(
                 "SELECT column_name FROM information_schema.columns "
                 "WHERE table_schema = current_schema() AND table_name = ?", (table.name,)).fetchall()}
-            for column in table.added_since(existing):
-                session.execute(f"ALTER TABLE {table.name} ADD COLUMN {column.sql(TYPES)}")
+            for statement in table.add_columns_sql(existing, TYPES):
+                session.execute(statement)
 
     def connect(self) -> PgConnection:
         return PgConnection(psycopg.connect(self._conninfo, autocommit=True))

@@ -74,8 +74,8 @@ class SqliteDatabase(Database):
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(ddl(table))
             existing = {row[1] for row in db.execute(f"PRAGMA table_info({table.name})")}
-            for column in table.added_since(existing):
-                db.execute(f"ALTER TABLE {table.name} ADD COLUMN {column.sql(TYPES)}")
+            for statement in table.add_columns_sql(existing, TYPES):
+                db.execute(statement)
         finally:
             db.close()
 
