@@ -197,9 +197,10 @@ def handoff(model: TriageModel, text: str, customer_rounds: int, thread: list[st
     if customer_rounds > over:
         found["rounds"] = [Evidence("rounds", f"{customer_rounds} customer rounds on this topic", customer_rounds)]
     learned = {r: p for r, p in (probs or {}).get("handoff", {}).items() if r in model.taxonomy["handoff"]["reasons"]}
-    if not found and learned and sum(learned.values()) >= float(model.scoring.get("handoff_probability", 1.1)):
+    chance = sum(learned.values())  # of any hand-off at all
+    if not found and learned and chance >= float(model.scoring.get("handoff_probability", 1.1)):
         reason = max(learned, key=learned.get)
-        found[reason] = [Evidence("classifier", f"p={sum(learned.values()):.2f}", sum(learned.values()), reason)]
+        found[reason] = [Evidence("classifier", f"p={chance:.2f}", chance, reason)]
     for reason in model.taxonomy["handoff"]["reasons"]:  # most serious first
         if reason in found:
             return True, reason, tuple(found[reason])
