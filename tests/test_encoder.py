@@ -138,12 +138,21 @@ def test_a_failure_reaches_every_caller_of_the_batch_and_the_lane_lives_on():
     assert encoder.encode("之后").shape == (embedder.dim,)
 
 
-def test_a_text_whose_caller_gave_up_is_not_embedded_in_a_batch():
+def _deadline_passes(encoder):
+    with pytest.raises(DeadlineExceeded):
+        encoder.encode("放弃的问题", deadline=time.monotonic() + 0.05)
+
+
+def _cancelled(encoder):
+    encoder.submit("放弃的问题").cancel()
+
+
+@pytest.mark.parametrize("give_up", [_deadline_passes, _cancelled], ids=["deadline", "cancel"])
+def test_a_text_whose_caller_gave_up_is_not_embedded_in_a_batch(give_up):
     embedder, results = GatedEmbedder(), {}
     encoder = QueryEncoder(embedder, 0, batch=4)
     threads = occupy(encoder, embedder, results)
-    with pytest.raises(DeadlineExceeded):
-        encoder.encode("放弃的问题", deadline=time.monotonic() + 0.05)
+    give_up(encoder)
     threads += encode_in_background(encoder, ["还在等的问题"], results)
     wait_until(lambda: encoder.waiting() == 2)
     embedder.release.set()
@@ -162,19 +171,6 @@ def test_submit_returns_while_the_lane_embeds_and_result_waits_for_it():
         pending.result(deadline=time.monotonic() + 0.05)
     embedder.release.set()
     assert np.allclose(encoder.submit("发货时间").result(), HashEmbedder().embed(["发货时间"], "query")[0])
-
-
-def test_a_cancelled_submission_not_yet_started_is_never_embedded():
-    embedder, results = GatedEmbedder(), {}
-    encoder = QueryEncoder(embedder, 0)
-    threads = occupy(encoder, embedder, results)
-    encoder.submit("没人要的问题").cancel()
-    threads += encode_in_background(encoder, ["要的问题"], results)
-    wait_until(lambda: encoder.waiting() == 2)
-    embedder.release.set()
-    for thread in threads:
-        thread.join()
-    assert embedder.calls[1:] == [["要的问题"]]
 
 
 def test_search_reads_the_words_while_the_lane_embeds_and_drops_the_text_if_it_fails(built, tmp_path, config):
