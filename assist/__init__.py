@@ -1,5 +1,6 @@
 """Agent assist beyond retrieval: triage (intent, urgency, emotion, hand-off), comfort lines and conversation
-context. Data first: everything it knows comes from ``kb/_assist`` through the index (``index.assist``).
+context. Data first: everything it knows comes from the triage data (built in, plus the KB's ``_assist/``)
+through the index (``index.assist``).
 
 context (follow-ups, rounds, escalation) → search → triage (cues + nearest examples on the query embedding the
 search computed + the suggested articles) → comfort. ``service.Assistant`` runs it for the server and the eval.

@@ -1,4 +1,4 @@
-"""Comfort lines (话术库, ``kb/_assist/comfort/*.md``): the one that fits the message's emotion and situation."""
+"""Comfort lines (话术库, ``comfort/*.md`` of the triage data): the one that fits the message's emotion and situation."""
 from __future__ import annotations
 
 from .model import TriageModel

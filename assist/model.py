@@ -1,4 +1,5 @@
-"""The triage data of one index (``index.assist``, parsed from ``kb/_assist``), compiled once at load time."""
+"""The triage data of one index (``index.assist``: the built-in pack and the KB's ``_assist/`` layer,
+indexer.assist_data), compiled once at load time."""
 from __future__ import annotations
 
 import re

@@ -2,7 +2,8 @@
 
 Each label's score adds three signals, every one of which leaves evidence:
 
-- cue words from ``kb/_assist/cues.yaml`` found in the message (negation- and hypothetical-aware);
+- cue words from ``cues.yaml`` (indexer/defaults/assist, plus the KB's own) found in the message (negation- and
+  hypothetical-aware);
 - a vote of the nearest labelled example messages (``examples.yaml``), on the query embedding the search already
   computed — no second embedding call;
 - the probabilities of the classifier the build trained on those examples (assist.classifier), which also

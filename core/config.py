@@ -119,7 +119,7 @@ class Config:
              "today (which articles have expired), are the shop's; the logs store UTC.")
     report_max_days: int = _setting(31, "Longest period GET /v1/report builds (the CLI has no limit): bounds the "
                                         "work one request can start.")
-    # agent assist (triage data: kb/_assist)
+    # agent assist (triage data: indexer/defaults/assist and the KB's _assist/)
     followup_max_chars: int = _setting(8, "With a conversation, a message this short (or shaped like 那…呢) is a "
                                           "follow-up: the earlier topic or product is added before retrieval.")
     max_conversation_turns: int = _setting(20, "Most earlier turns in one /v1/suggest 'conversation' (413 above).")

@@ -4,7 +4,7 @@
 
 Prints per-label precision/recall/F1 for intent, urgency and emotion, the intent confusion matrix, hand-off
 precision/recall, and Recall@3 of the follow-ups asked bare, with their conversation, and in full. The sets
-measure; nothing is fitted on them (the weights come from kb/_assist, see ``--fit``).
+measure; nothing is fitted on them (the weights come from the triage data's taxonomy.yaml, see ``--fit``).
 """
 from __future__ import annotations
 
@@ -135,7 +135,7 @@ def build_assistant(kb: Path, index_root: Path | None, config, as_of: dt.date | 
                         today=(lambda: as_of) if as_of else dt.date.today)
     assistant = Assistant(searcher, config)
     if assistant.model is None:
-        raise SystemExit(f"error: {kb} has no triage data (_assist/); see kb/_assist/README.md")
+        raise SystemExit(f"error: the index of {kb} has no triage data (built by an older release?); rebuild it")
     return assistant
 
 
@@ -159,7 +159,7 @@ def followups_for(messages: Path, given: str | None) -> Path | None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m eval.triage", description=__doc__.splitlines()[0])
-    parser.add_argument("--kb", default="kb", help="KB folder with an _assist/ folder (default: kb)")
+    parser.add_argument("--kb", default="kb", help="KB folder; its _assist/ layers over the built-in triage data (default: kb)")
     parser.add_argument("--messages", default=str(TRIAGE_DIR / "messages.jsonl"))
     parser.add_argument("--followups", help="multi-turn retrieval items (default: eval/triage/followups.jsonl when "
                                              "--messages is the measuring set, else none)")
@@ -168,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print JSON (with every error) instead of Markdown")
     parser.add_argument("--errors", action="store_true", help="also list the misclassified messages")
     parser.add_argument("--fit", action="store_true",
-                        help="leave-one-out fit of the scoring weights on the KB's own examples (kb/_assist), "
+                        help="leave-one-out fit of the scoring weights on the triage examples (built in plus the KB's), "
                              "printed for taxonomy.yaml; the eval sets are not read")
     parser.add_argument("--fit-check", action="store_true",
                         help="fit the classifier's operating points on the totals of eval/triage_train/check.jsonl "

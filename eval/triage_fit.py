@@ -1,4 +1,4 @@
-"""Leave-one-out fit of the triage weights (``scoring`` in kb/_assist/taxonomy.yaml) on the KB's own labelled
+"""Leave-one-out fit of the triage weights (``scoring`` in the triage taxonomy.yaml) on the triage data's labelled
 examples — never on eval/triage. Each example is triaged with itself removed from the neighbours and with the
 classifier's out-of-fold probabilities (weights fitted without its fold); a small grid of weights is scored by
 intent accuracy, emotion macro-F1, urgency accuracy and high's F2 (a missed refund or quality problem costs more

@@ -1,13 +1,24 @@
-"""Parse stage for the triage data in ``<kb>/_assist/``: taxonomy, cue lexicons, labelled examples and the
-comfort lines (话术库). Editors change these files; ``indexer lint`` reports their problems like an article's.
+"""Parse stage for the triage data: taxonomy, cue lexicons, labelled examples and the comfort lines (话术库).
 
-The result is plain JSON-able data (stored as ``assist.json`` in the index; the examples' vectors beside it),
-which the ``assist`` package compiles at load time. See ``kb/_assist/README.md`` for the format.
+Every KB starts from the built-in pack in ``defaults/assist/`` (a Douyin shop's intents, cues, 589 examples and
+comfort lines), so a shop we never saw gets triage without writing any. A KB's own ``<kb>/_assist/`` is a layer over
+it, each file optional and holding only what differs:
+
+- ``taxonomy.yaml``: mappings merge key by key, lists replace, ``intents`` merge by label (e.g. the KB's
+  ``articles`` that vote for an intent); ``defaults: false`` drops the built-in pack and the KB's folder is all;
+- ``cues.yaml``: entries add to a label's cues; the same regular expression re-weights it (0 switches it off);
+- ``examples.yaml``: examples add; one with a built-in example's text relabels it;
+- ``comfort/*.md``: lines add; one with a built-in line's id replaces it.
+
+Editors change these files; ``indexer lint`` reports their problems like an article's. The result is plain JSON-able
+data (stored as ``assist.json`` in the index; the examples' vectors beside it), which the ``assist`` package compiles
+at load time. See ``kb/_assist/README.md`` for the format.
 """
 from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,12 +26,27 @@ from .frontmatter import read_yaml, split_front_matter as _split_front_matter, t
 from .records import Diagnostic
 
 FOLDER = "_assist"
+DEFAULTS = Path(__file__).parent / "defaults" / "assist"
 FILES = ("taxonomy.yaml", "cues.yaml", "examples.yaml")
 DIMENSIONS = ("intent", "urgency", "emotion")
 CUE_GROUPS = ("intent", "emotion", "urgency_high", "handoff")  # label → {regex: weight}
 CUE_FLAT = ("urgency_owned", "urgency_browsing", "closure", "push", "followup")  # {regex: weight}
 COMFORT_FIELDS = ("id", "title", "emotions", "situations")
 MIN_EXAMPLES_PER_INTENT = 3
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One folder of triage data: the built-in pack or a KB's ``_assist/``; ``rel`` names it in diagnostics."""
+    folder: Path
+    rel: str
+
+    def files(self) -> list[Path]:
+        return sorted(p for p in self.folder.rglob("*") if p.is_file() and p.suffix in (".yaml", ".md")
+                      and p.name != "README.md")
+
+
+BUILT_IN = Layer(DEFAULTS, "<built-in>/" + FOLDER)
 
 
 class _Report:
@@ -36,12 +62,14 @@ def _line(text: str, needle: str) -> int:
     return text.count("\n", 0, at) + 1 if at >= 0 else 1
 
 
-def _yaml(kb: Path, name: str, report: _Report) -> tuple[dict, str]:
-    rel = f"{FOLDER}/{name}"
+def _yaml(layer: Layer, name: str, report: _Report, required: bool) -> tuple[dict, str]:
+    rel = f"{layer.rel}/{name}"
     try:
-        data, text, problem = read_yaml(kb / FOLDER / name, rel)
+        data, text, problem = read_yaml(layer.folder / name, rel)
     except FileNotFoundError:
-        report(rel, 1, "error", f"missing {name} (the triage data needs {', '.join(FILES)})")
+        if required:
+            report(rel, 1, "error", f"missing {name} (with 'defaults: false' the KB's {FOLDER}/ needs "
+                                    f"{', '.join(FILES)})")
         return {}, ""
     if problem is not None:
         report.found.append(problem)
@@ -53,29 +81,77 @@ def _yaml(kb: Path, name: str, report: _Report) -> tuple[dict, str]:
     return data, text
 
 
+def _layers(kb: Path, report: _Report) -> list[Layer]:
+    """The built-in pack, then the KB's folder when it has one; the KB's alone when its taxonomy says
+    ``defaults: false``."""
+    own = Layer(kb / FOLDER, FOLDER)
+    if not own.folder.is_dir():
+        return [BUILT_IN]
+    taxonomy, _ = _yaml(own, "taxonomy.yaml", _Report(), required=False)  # problems are reported when merged
+    keep = taxonomy.get("defaults", True)
+    if not isinstance(keep, bool):
+        report(f"{FOLDER}/taxonomy.yaml", 1, "error", "'defaults' must be true or false")
+    return [own] if keep is False else [BUILT_IN, own]
+
+
+def merge(base: Any, over: Any) -> Any:
+    """``over`` on ``base``: mappings key by key, anything else (lists included) replaced."""
+    if isinstance(base, dict) and isinstance(over, dict):
+        return {**base, **{k: merge(base[k], v) if k in base else v for k, v in over.items()}}
+    return over
+
+
+def _merge_taxonomy(base: dict, over: dict) -> dict:
+    """``merge``, except that ``intents`` (a list) merge by label: the KB adds fields to a built-in intent."""
+    merged = merge(base, {k: v for k, v in over.items() if k not in ("intents", "defaults")})
+    intents, extra = base.get("intents"), over.get("intents")
+    if isinstance(intents, list) and isinstance(extra, list) and all(isinstance(i, dict) for i in intents + extra):
+        by_label = {i.get("label"): i for i in intents}
+        for intent in extra:
+            by_label[intent.get("label")] = merge(by_label.get(intent.get("label"), {}), intent)
+        merged["intents"] = list(by_label.values())
+    elif extra is not None:
+        merged["intents"] = extra
+    return merged
+
+
 def parse_assist(kb: Path) -> tuple[dict[str, Any] | None, list[Diagnostic], str]:
-    """(data or None when the KB has no ``_assist`` folder or it has errors, diagnostics, content hash)."""
+    """(data or None when it has errors, diagnostics, content hash of every layer's files)."""
     kb = Path(kb)
-    folder = kb / FOLDER
-    if not folder.is_dir():
-        return None, [], ""
     report = _Report()
+    layers = _layers(kb, report)
     digest = hashlib.sha256()
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        digest.update(path.relative_to(folder).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
-    taxonomy, tax_text = _yaml(kb, "taxonomy.yaml", report)
-    cues, cue_text = _yaml(kb, "cues.yaml", report)
-    examples, ex_text = _yaml(kb, "examples.yaml", report)
-    labels = _labels(taxonomy, tax_text, report)
-    data = {"taxonomy": taxonomy, "cues": _cues(cues, cue_text, labels, report),
-            "examples": _examples(examples, ex_text, labels, report),
-            "comfort": _comfort(kb, labels, report)}
+    for layer in layers:
+        for path in layer.files():
+            digest.update(f"{layer.rel}/{path.relative_to(layer.folder).as_posix()}".encode() + b"\0"
+                          + path.read_bytes() + b"\0")
+    required = len(layers) == 1
+    read = [{name: _yaml(layer, name, report, required) for name in FILES} for layer in layers]
+    taxonomy: dict = {}
+    for files in read:
+        taxonomy = _merge_taxonomy(taxonomy, files["taxonomy.yaml"][0])
+    taxonomy.pop("defaults", None)
+    # the taxonomy's problems are reported at the last layer that has one: the KB's file when it writes one
+    rel, text = next(((layer.rel, files["taxonomy.yaml"][1]) for layer, files in zip(layers[::-1], read[::-1])
+                      if files["taxonomy.yaml"][1]), (layers[-1].rel, ""))
+    labels = _labels(taxonomy, text, f"{rel}/taxonomy.yaml", report)
+    cues: dict = {}
+    examples: dict[str, dict] = {}
+    comfort: dict[str, dict] = {}
+    for layer, files in zip(layers, read):
+        cues = merge(cues, _cues(*files["cues.yaml"], labels, f"{layer.rel}/cues.yaml", report))
+        examples.update((e["text"], e) for e in _examples(*files["examples.yaml"], labels,
+                                                          f"{layer.rel}/examples.yaml", report))
+        comfort.update((line["id"], line) for line in _comfort(layer, labels, report))
+    data = {"taxonomy": taxonomy, "cues": _cue_lists(cues), "examples": list(examples.values()),
+            "comfort": list(comfort.values())}
+    _check_counts(data, report, f"{layers[-1].rel}")
     errors = any(d.severity == "error" for d in report.found)
     return (None if errors else data), report.found, digest.hexdigest()
 
 
-def _labels(taxonomy: dict, text: str, report: _Report) -> dict[str, tuple[str, ...]]:
-    rel = f"{FOLDER}/taxonomy.yaml"
+def _labels(taxonomy: dict, text: str, rel: str, report: _Report) -> dict[str, tuple[str, ...]]:
+    """The label sets of the merged taxonomy, its problems reported at the KB's file (``text``) when it has one."""
     intents = taxonomy.get("intents") or []
     if not isinstance(intents, list) or not all(isinstance(i, dict) and i.get("label") for i in intents):
         report(rel, _line(text, "intents"), "error", "'intents' must be a list of {label, …}")
@@ -126,12 +202,12 @@ def _labels(taxonomy: dict, text: str, report: _Report) -> dict[str, tuple[str, 
     return labels
 
 
-def _patterns(mapping: Any, where: str, text: str, report: _Report) -> list[list]:
-    rel = f"{FOLDER}/cues.yaml"
+def _patterns(mapping: Any, where: str, text: str, rel: str, report: _Report) -> dict[str, float]:
     if not isinstance(mapping, dict):
-        report(rel, _line(text, where.split(".")[-1] + ":"), "error", f"{where} must map regular expressions to weights")
-        return []
-    out = []
+        report(rel, _line(text, where.split(".")[-1] + ":"), "error",
+               f"{where} must map regular expressions to weights")
+        return {}
+    out = {}
     for pattern, weight in mapping.items():
         line = _line(text, str(pattern))
         if not isinstance(weight, (int, float)) or isinstance(weight, bool):
@@ -144,12 +220,12 @@ def _patterns(mapping: Any, where: str, text: str, report: _Report) -> list[list
         except re.error as exc:
             report(rel, line, "error", f"{where}: {pattern!r} is not a valid regular expression: {exc}")
             continue
-        out.append([str(pattern), float(weight)])
+        out[str(pattern)] = float(weight)
     return out
 
 
-def _cues(cues: dict, text: str, labels: dict, report: _Report) -> dict:
-    rel = f"{FOLDER}/cues.yaml"
+def _cues(cues: dict, text: str, labels: dict, rel: str, report: _Report) -> dict:
+    """One layer's cues as {group: {label: {regex: weight}}} (flat groups {regex: weight}), ready to ``merge``."""
     known = {"intent": labels["intent"], "emotion": labels["emotion"], "urgency_high": labels["reason"],
              "handoff": labels["handoff"]}
     out: dict[str, Any] = {"scopes": {}}
@@ -159,9 +235,9 @@ def _cues(cues: dict, text: str, labels: dict, report: _Report) -> dict:
             if label not in known[group]:
                 report(rel, _line(text, f"{label}:"), "error", f"{group}: {label!r} is not a label of the taxonomy")
                 continue
-            out[group][label] = _patterns(mapping, f"{group}.{label}", text, report)
+            out[group][label] = _patterns(mapping, f"{group}.{label}", text, rel, report)
     for group in CUE_FLAT:
-        out[group] = _patterns(cues.get(group) or {}, group, text, report)
+        out[group] = _patterns(cues.get(group) or {}, group, text, rel, report)
     for name, scope in (cues.get("scopes") or {}).items():
         words, targets = scope.get("words") or [], scope.get("applies_to") or []
         bad = [t for t in targets if t.partition(".")[0] not in CUE_GROUPS
@@ -174,8 +250,21 @@ def _cues(cues: dict, text: str, labels: dict, report: _Report) -> dict:
     return out
 
 
-def _examples(examples: dict, text: str, labels: dict, report: _Report) -> list[dict]:
-    rel = f"{FOLDER}/examples.yaml"
+def _cue_lists(cues: dict) -> dict:
+    """Merged cues in the index's form: [[regex, weight], …] per label; a weight of 0 (a KB switching a built-in
+    cue off) leaves it out."""
+    def listed(mapping: dict) -> list[list]:
+        return [[pattern, weight] for pattern, weight in mapping.items() if weight != 0]
+
+    out: dict[str, Any] = {"scopes": cues.get("scopes", {})}
+    for group in CUE_GROUPS:
+        out[group] = {label: listed(mapping) for label, mapping in cues.get(group, {}).items()}
+    for group in CUE_FLAT:
+        out[group] = listed(cues.get(group, {}))
+    return out
+
+
+def _examples(examples: dict, text: str, labels: dict, rel: str, report: _Report) -> list[dict]:
     out, seen = [], set()
     for entry in examples.get("examples") or []:
         message = str((entry or {}).get("text", "")).strip() if isinstance(entry, dict) else ""
@@ -194,18 +283,24 @@ def _examples(examples: dict, text: str, labels: dict, report: _Report) -> list[
             continue
         seen.add(message)
         out.append({"text": message, **{dim: entry[dim] for dim in DIMENSIONS}, "handoff": entry.get("handoff")})
-    for intent in labels["intent"]:
-        count = sum(e["intent"] == intent for e in out)
-        if count < MIN_EXAMPLES_PER_INTENT:
-            report(rel, 1, "warning", f"intent {intent!r} has {count} examples; "
-                                      f"{MIN_EXAMPLES_PER_INTENT} or more make it recognisable")
     return out
 
 
-def _comfort(kb: Path, labels: dict, report: _Report) -> list[dict]:
+def _check_counts(data: dict, report: _Report, rel: str) -> None:
+    """Warnings on the merged data: an intent too few examples make recognisable, no comfort lines."""
+    for intent in (i["label"] for i in data["taxonomy"].get("intents") or ()):
+        count = sum(e["intent"] == intent for e in data["examples"])
+        if count < MIN_EXAMPLES_PER_INTENT:
+            report(f"{rel}/examples.yaml", 1, "warning", f"intent {intent!r} has {count} examples; "
+                                                         f"{MIN_EXAMPLES_PER_INTENT} or more make it recognisable")
+    if not data["comfort"]:
+        report(f"{rel}/comfort", 1, "warning", "no comfort lines (话术库): responses will carry none")
+
+
+def _comfort(layer: Layer, labels: dict, report: _Report) -> list[dict]:
     out, ids = [], set()
-    for path in sorted((Path(kb) / FOLDER / "comfort").glob("*.md")):
-        rel = path.relative_to(kb).as_posix()
+    for path in sorted((layer.folder / "comfort").glob("*.md")):
+        rel = f"{layer.rel}/{path.relative_to(layer.folder).as_posix()}"
 
         def local(line: int, severity: str, message: str, rel=rel) -> None:
             report(rel, line, severity, message)
@@ -235,6 +330,4 @@ def _comfort(kb: Path, labels: dict, report: _Report) -> list[dict]:
             ids.add(line_id)
             out.append({"id": str(line_id), "title": str(meta.get("title") or line_id), "emotions": list(emotions),
                         "situations": list(situations), "text": " ".join(body.split())})
-    if not out:
-        report(f"{FOLDER}/comfort", 1, "warning", "no comfort lines (话术库): responses will carry none")
     return out

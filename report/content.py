@@ -122,7 +122,7 @@ def _hotspots(r: Report) -> Section:
     overall = h.overall
     intro = (f"Of {overall.labelled} questions with triage labels, {share(overall.urgent_share)} were urgent and "
              f"{share(overall.angry_share)} angry." if overall.labelled else
-             "No triage labels in this period (a KB without _assist/ logs none).")
+             "No triage labels in this period (an index built before the triage data existed logs none).")
     return Section("hotspots", "热点 Hot-spots", intro, (
         Table("per_intent", "Questions per intent", ("intent", *columns), tuple(row(t) for t in h.per_intent),
               "No triage labels."),

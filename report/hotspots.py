@@ -1,7 +1,7 @@
 """Hot-spots: questions per intent and per day, and how many were urgent or angry (the triage's labels).
 
-The shares count only questions that carry triage labels: a KB without ``_assist/`` logs none, and
-its report says so instead of showing 0% angry.
+The shares count only questions that carry triage labels: an index built before the triage data existed logs
+none, and its report says so instead of showing 0% angry.
 """
 from __future__ import annotations
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from core.config import Config
 from indexer.embed import Embedder
+from indexer.assist_data import parse_assist
 from indexer.scope_data import parse_scope
 from indexer.store import load_index
 from retrieval import QueryEncoder, Searcher
@@ -17,6 +18,8 @@ FIXTURES = Path(__file__).parent / "fixtures"
 ROOT = Path(__file__).parent.parent
 TODAY = dt.date(2026, 11, 22)
 DEFAULT_SCOPE = len(parse_scope(None)[0])  # the shipped out-of-scope examples every index carries
+DEFAULT_EXAMPLES = len(parse_assist(FIXTURES / "kb")[0]["examples"])  # the built-in triage examples (no _assist/)
+BUILT_IN_TEXTS = DEFAULT_SCOPE + DEFAULT_EXAMPLES  # what every index embeds besides its articles
 
 
 def make_searcher(root: Path, embedder: Embedder, config: Config) -> Searcher:

@@ -2,7 +2,7 @@
 import pytest
 
 from server import create_app
-from tests.helpers import DEFAULT_SCOPE, TODAY, make_searcher
+from tests.helpers import DEFAULT_EXAMPLES, DEFAULT_SCOPE, TODAY, make_searcher
 
 SUGGESTION_KEYS = {"article_id", "title", "category", "section", "anchor", "snippet", "highlights", "answer",
                    "reply_template", "source", "score", "scores", "products", "valid_until", "expired",
@@ -78,7 +78,7 @@ def test_article_health_ready_facets(client):
     assert client.get("/healthz").get_json() == {"status": "ok"}
     ready = client.get("/readyz")
     assert ready.status_code == 200 and ready.get_json()["ready"] is True
-    assert ready.get_json()["counts"] == {"articles": 6, "chunks": 8, "phrasings": 18, "assist_examples": 0,
+    assert ready.get_json()["counts"] == {"articles": 6, "chunks": 8, "phrasings": 18, "assist_examples": DEFAULT_EXAMPLES,
                                                "scope_examples": DEFAULT_SCOPE}
     facets = client.get("/v1/facets").get_json()
     assert "保质期" in facets["categories"] and "玫瑰面霜" in facets["products"]

@@ -110,21 +110,22 @@ def test_malformed_conversation_gets_the_error_shape(client, conversation, statu
     assert response.get_json()["error"]["code"] == code
 
 
-def test_a_kb_without_triage_data_answers_as_before(app):
-    body = app.test_client().post("/v1/suggest", json={"question": "发货时间"}).get_json()
-    assert body["triage"] is None and body["comfort"] is None
+def test_a_kb_without_its_own_triage_data_is_triaged_by_the_built_in_pack(app):
+    body = app.test_client().post("/v1/suggest", json={"question": "气死了 发货时间到底是几天"}).get_json()
     assert body["suggestions"][0]["article_id"] == "shipping-time"
+    assert body["triage"]["intent"]["label"] == "物流" and body["triage"]["emotion"]["label"] == "angry"
+    assert body["comfort"] is not None
 
 
 def test_lint_reports_broken_triage_data_with_file_and_line(kb_copy):
     shutil.copytree(ROOT / "kb" / "_assist", kb_copy / "_assist")
     assert not parse_kb(kb_copy, today=TODAY).errors
-    cues = kb_copy / "_assist" / "cues.yaml"
-    cues.write_text(cues.read_text("utf-8").replace("'发货': 2", "'发货(': 2").replace("  闲聊/其他:", "  闲谈:"),
-                    encoding="utf-8")
+    cues = kb_copy / "_assist" / "cues.yaml"  # the KB's layer over the built-in pack
+    cues.write_text("intent:\n  物流:\n    '揽收': 1\n    '发货(': 2\n  闲谈:\n    '哈哈': 1\n", encoding="utf-8")
     examples = kb_copy / "_assist" / "examples.yaml"
-    examples.write_text(examples.read_text("utf-8") + "  - {text: 随便问问, intent: 未知, urgency: low, "
-                                                      "emotion: neutral}\n", encoding="utf-8")
+    examples.write_text("examples:\n  - {text: 随便问问, intent: 未知, urgency: low, emotion: neutral}\n",
+                        encoding="utf-8")
+    (kb_copy / "_assist" / "comfort").mkdir()
     (kb_copy / "_assist" / "comfort" / "bad.md").write_text("---\nid: bad\nemotions: [furious]\n---\n亲\n", "utf-8")
     errors = {(d.path, d.message.split(":")[0]) for d in parse_kb(kb_copy, today=TODAY).errors}
     assert ("_assist/cues.yaml", "intent.物流") in errors  # the broken regex
@@ -212,10 +213,10 @@ def test_rounds_count_past_a_turn_with_a_weak_cue(client):
 def test_lint_rejects_carried_reasons_the_taxonomy_does_not_declare(kb_copy):
     shutil.copytree(ROOT / "kb" / "_assist", kb_copy / "_assist")
     taxonomy = kb_copy / "_assist" / "taxonomy.yaml"
-    taxonomy.write_text(taxonomy.read_text("utf-8").replace("carried: [quality, safety]", "carried: [quality, mood]"),
-                        encoding="utf-8")
-    messages = [d.message for d in parse_kb(kb_copy, today=TODAY).errors]
-    assert any("urgency.carried" in m and "mood" in m for m in messages), messages
+    taxonomy.write_text(taxonomy.read_text("utf-8") + "urgency:\n  carried: [quality, mood]\n", encoding="utf-8")
+    errors = parse_kb(kb_copy, today=TODAY).errors
+    assert any("urgency.carried" in d.message and "mood" in d.message for d in errors), errors
+    assert {d.path for d in errors} == {"_assist/taxonomy.yaml"}
 
 
 @pytest.mark.parametrize("question, reason", [

@@ -7,7 +7,7 @@ from indexer import store
 from indexer.build import KBError, build, code_fingerprint
 from indexer.embed import HashEmbedder
 from indexer.store import IndexLoadError, current_version, load_index
-from tests.helpers import DEFAULT_SCOPE
+from tests.helpers import BUILT_IN_TEXTS, DEFAULT_EXAMPLES, DEFAULT_SCOPE
 
 
 def test_build_publishes_a_complete_manifest(built, tmp_path):
@@ -17,12 +17,12 @@ def test_build_publishes_a_complete_manifest(built, tmp_path):
     assert manifest["format_version"] == store.FORMAT_VERSION
     assert manifest["embedder"] == {"id": "hash/char-ngrams@256", "dim": 256}
     assert manifest["chunking"] == {"strategy": "section+sentence", "max_chars": 300, "phrasings": "title+questions"}
-    assert manifest["counts"] == {"articles": 6, "chunks": 8, "phrasings": 18, "assist_examples": 0,
+    assert manifest["counts"] == {"articles": 6, "chunks": 8, "phrasings": 18, "assist_examples": DEFAULT_EXAMPLES,
                                   "scope_examples": DEFAULT_SCOPE}
     assert len(manifest["kb"]["content_hash"]) == 64
     assert manifest["build"]["code_fingerprint"] == code_fingerprint()
-    assert set(manifest["files"]) == set(store.DATA_FILES) | set(store.SCOPE_FILES)
-    assert built.embedded == 26 + DEFAULT_SCOPE and built.reused == 0
+    assert set(manifest["files"]) == set(store.DATA_FILES) | set(store.SCOPE_FILES) | set(store.ASSIST_FILES)
+    assert built.embedded == 26 + BUILT_IN_TEXTS and built.reused == 0
     index = load_index(root, "hash/char-ngrams@256", 256)
     assert index.chunk_faiss.ntotal == 8 and index.phrasing_faiss.ntotal == 18
     assert not list(root.glob(".tmp-*"))
@@ -38,12 +38,12 @@ def test_rebuild_embeds_only_the_edited_article(built, kb_copy, tmp_path, config
     article.write_text(article.read_text("utf-8").replace("48小时", "24小时"), encoding="utf-8")
     edited = build(kb_copy, root, counting, config)
     assert edited.embedded == counting.texts_embedded == 1  # only the changed section
-    assert edited.reused == 25 + DEFAULT_SCOPE
+    assert edited.reused == 25 + BUILT_IN_TEXTS
     index = load_index(root)
     assert any("24小时" in c.text for c in index.chunks)
 
     full = build(kb_copy, root, counting, config, full=True)
-    assert full.embedded == 26 + DEFAULT_SCOPE
+    assert full.embedded == 26 + BUILT_IN_TEXTS
 
 
 def test_kb_with_errors_is_refused_and_index_untouched(built, kb_copy, tmp_path, config):

@@ -1,7 +1,7 @@
 import json
 
 from indexer.cli import main
-from tests.helpers import DEFAULT_SCOPE, FIXTURES
+from tests.helpers import BUILT_IN_TEXTS, FIXTURES
 
 
 def test_lint_prints_file_line_messages_and_fails_on_errors(capsys):
@@ -20,7 +20,7 @@ def test_build_summary_then_diff(kb_copy, tmp_path, capsys):
     out = tmp_path / "index"
     assert main(["build", "--kb", str(kb_copy), "--out", str(out), "--embedder", "hash", "--no-progress"]) == 0
     summary = capsys.readouterr().out
-    assert f"6 articles, 8 chunks, 18 phrasings; embedded {26 + DEFAULT_SCOPE}, reused 0" in summary
+    assert f"6 articles, 8 chunks, 18 phrasings; embedded {26 + BUILT_IN_TEXTS}, reused 0" in summary
 
     (kb_copy / "物流" / "shipping-time.md").unlink()
     (kb_copy / "退换货" / "refund-time.md").write_text(

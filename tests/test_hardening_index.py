@@ -16,7 +16,7 @@ import pytest
 
 from indexer import cli
 from server import create_app
-from tests.helpers import DEFAULT_SCOPE, ROOT, TODAY, http
+from tests.helpers import BUILT_IN_TEXTS, ROOT, TODAY, http
 
 
 def _rehash(version_dir):
@@ -224,6 +224,6 @@ def test_kill_9_mid_build_keeps_what_was_embedded(tmp_path):
     summary = next(line for line in again.stdout.splitlines() if line.startswith("published"))
     embedded = int(summary.split("embedded ")[1].split(",")[0])
     reused = int(summary.split("reused ")[1].split(";")[0])
-    total = 20 * 4 + 20 * 3 + DEFAULT_SCOPE  # sections + titles and questions + the out-of-scope examples
+    total = 20 * 4 + 20 * 3 + BUILT_IN_TEXTS  # sections + titles and questions + the built-in examples
     assert embedded + reused == total
     assert reused > 0 and embedded < total, summary

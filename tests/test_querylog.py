@@ -2,6 +2,7 @@
 hot path, exported with the admin token. Its storage promises (append-only, prune, batches, the full
 queue, periods) are tested on both backends in test_storage.py."""
 import csv
+import dataclasses
 import datetime as dt
 import io
 import json
@@ -12,6 +13,8 @@ import time
 import pytest
 
 from indexer.build import build
+from indexer.store import load_index
+from retrieval import QueryEncoder, Searcher
 from server import create_app
 from storage import querylog
 from tests.helpers import ROOT, TODAY, http, make_searcher
@@ -59,8 +62,13 @@ def test_each_suggestion_and_batch_question_appends_one_masked_row(triage_app, c
     assert logged[2]["question"] == "身份证[身份证号]能开发票吗"
 
 
-def test_without_triage_data_the_labels_are_empty(app, client, config):
-    client.post("/v1/suggest", json={"question": "退款多久到账"})
+def test_without_triage_data_the_labels_are_empty(built, tmp_path, config, hash_embedder):
+    """An index written before the triage data existed has none to label a question with."""
+    index = load_index(tmp_path / "index", hash_embedder.id, hash_embedder.dim)
+    searcher = Searcher(dataclasses.replace(index, assist=None, assist_vectors=None),
+                        QueryEncoder(hash_embedder, 64), config, today=lambda: TODAY)
+    app = create_app(config, searcher=searcher, today=lambda: TODAY)
+    app.test_client().post("/v1/suggest", json={"question": "退款多久到账"})
     assert app.extensions["kbs_stores"].query_log.flush()
     (row,) = rows(config.query_log_db)
     assert row["intent"] is None and row["handoff"] is None and row["question"] == "退款多久到账"

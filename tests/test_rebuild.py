@@ -12,7 +12,7 @@ from indexer.bm25 import FILES as BM25_FILES
 from indexer.store import load_index, read_manifest, resolve
 from retrieval.model import RANKER_FILE
 from retrieval.train import trainers_for
-from tests.helpers import DEFAULT_SCOPE, ROOT
+from tests.helpers import BUILT_IN_TEXTS, ROOT
 
 
 class FakeTrainer:
@@ -176,7 +176,7 @@ def test_progress_in_a_log_is_a_few_plain_lines_one_per_stage(kb_copy, tmp_path,
     assert "\r" not in err
     stages = [line.split()[1] for line in err.splitlines() if line.startswith("build: ")]
     assert stages == ["parse", "chunk", "embed", "bm25", "write", "train", "publish"]
-    assert f"build: embed {26 + DEFAULT_SCOPE}/{26 + DEFAULT_SCOPE} texts in " in err
+    assert f"build: embed {26 + BUILT_IN_TEXTS}/{26 + BUILT_IN_TEXTS} texts in " in err
 
     assert cli.main(["build", "--kb", str(kb_copy), "--out", str(tmp_path / "index"), "--embedder", "hash",
                      "--no-progress"]) == 0

@@ -64,9 +64,9 @@ def test_the_triage_classifier_is_retrained_when_only_the_examples_change(traine
                                                                            hash_embedder):
     shutil.copytree(ROOT / "kb" / "_assist", kb_copy / "_assist")
     build(kb_copy, tmp_path / "index", hash_embedder, config, trainers=_trainers(config))
-    examples = kb_copy / "_assist" / "examples.yaml"
-    examples.write_text(examples.read_text("utf-8") + "  - {text: 气死我了 到底管不管, intent: 闲聊/其他, "
-                                                      "urgency: high, emotion: angry}\n", encoding="utf-8")
+    examples = kb_copy / "_assist" / "examples.yaml"  # one example of the KB's own, added to the built-in ones
+    examples.write_text("examples:\n  - {text: 气死我了 到底管不管, intent: 闲聊/其他, urgency: high, emotion: angry}\n",
+                        encoding="utf-8")
     build(kb_copy, tmp_path / "index", hash_embedder, config, trainers=_trainers(config))
     again = load_index(tmp_path / "index", hash_embedder.id, hash_embedder.dim)
     entry = again.manifest["models"]["triage"]
@@ -146,8 +146,8 @@ def test_the_classifier_hands_off_above_its_probability_only(model):
 def test_lint_rejects_an_undeclared_urgency_reason(kb_copy):
     shutil.copytree(ROOT / "kb" / "_assist", kb_copy / "_assist")
     taxonomy = kb_copy / "_assist" / "taxonomy.yaml"
-    taxonomy.write_text(taxonomy.read_text("utf-8").replace("urgency_reason: refund", "urgency_reason: money")
-                        .replace("learned_reason: similar", "learned_reason: vibes"), encoding="utf-8")
+    taxonomy.write_text("intents:\n  - {label: 退换货, urgency_reason: money}\nurgency:\n  learned_reason: vibes\n",
+                        encoding="utf-8")
     messages = {d.message for d in parse_kb(kb_copy, today=TODAY).errors}
     assert "urgency_reason must be an urgency reason" in messages
     assert "urgency.learned_reason must be an urgency reason" in messages

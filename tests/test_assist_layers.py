@@ -1,0 +1,96 @@
+"""The triage data's layers (indexer.assist_data): every KB starts from the built-in pack, and its own _assist/
+changes only what it writes — a shop we never saw is triaged without writing any."""
+import pytest
+
+from indexer.assist_data import BUILT_IN, parse_assist
+
+
+def write(kb, name, text):
+    path = kb / "_assist" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def built_in(tmp_path_factory):
+    data, diagnostics, digest = parse_assist(tmp_path_factory.mktemp("empty-kb"))
+    assert diagnostics == []  # the built-in pack lints clean
+    return data, digest
+
+
+def cues_of(data, group, label):
+    return dict(map(tuple, data["cues"][group][label]))
+
+
+def test_a_kb_without_its_own_folder_gets_the_built_in_pack(built_in):
+    data, digest = built_in
+    assert len(data["examples"]) > 500 and data["comfort"] and digest
+    assert {i["label"] for i in data["taxonomy"]["intents"]} >= {"物流", "退换货", "售后/质量", "转人工"}
+    assert all(not i.get("articles") for i in data["taxonomy"]["intents"])  # article ids are a shop's own
+
+
+def test_a_kb_adds_and_reweights_cues_and_switches_one_off(tmp_path, built_in):
+    before = cues_of(built_in[0], "intent", "物流")
+    assert before["快递"] == 1.5 and before["包裹"] == 1.5
+    write(tmp_path, "cues.yaml", "intent:\n  物流:\n    '揽收': 2\n    '快递': 3\n    '包裹': 0\n")
+    data, diagnostics, digest = parse_assist(tmp_path)
+    after = cues_of(data, "intent", "物流")
+    assert diagnostics == [] and digest != built_in[1]
+    assert after["揽收"] == 2 and after["快递"] == 3 and "包裹" not in after
+    assert {k: v for k, v in after.items() if k not in ("揽收", "快递")} == \
+        {k: v for k, v in before.items() if k not in ("快递", "包裹")}
+    assert data["cues"]["emotion"] == built_in[0]["cues"]["emotion"]
+
+
+def test_a_kb_example_with_a_built_in_text_relabels_it_in_place(tmp_path, built_in):
+    first = built_in[0]["examples"][0]
+    write(tmp_path, "examples.yaml", f"examples:\n  - {{text: {first['text']}, intent: 闲聊/其他, urgency: low, "
+                                     "emotion: positive}\n  - {text: 揽收了吗, intent: 物流, urgency: normal, "
+                                     "emotion: neutral}\n")
+    examples = parse_assist(tmp_path)[0]["examples"]
+    assert len(examples) == len(built_in[0]["examples"]) + 1
+    assert examples[0] == {"text": first["text"], "intent": "闲聊/其他", "urgency": "low", "emotion": "positive",
+                           "handoff": None}
+    assert examples[-1]["text"] == "揽收了吗"
+
+
+def test_intents_merge_by_label_and_other_lists_replace(tmp_path, built_in):
+    write(tmp_path, "taxonomy.yaml", "intents:\n  - {label: 物流, articles: [our-shipping]}\n"
+                                     "  - {label: 定制, categories: [定制服务]}\nhandoff:\n  rounds_over: 5\n"
+                                     "scoring:\n  neighbours: 9\n")
+    write(tmp_path, "examples.yaml", "examples:\n" + "".join(
+        f"  - {{text: 能刻字吗{n}, intent: 定制, urgency: low, emotion: neutral}}\n" for n in range(3)))
+    data, diagnostics, _ = parse_assist(tmp_path)
+    assert diagnostics == []
+    taxonomy = data["taxonomy"]
+    logistics = next(i for i in taxonomy["intents"] if i["label"] == "物流")
+    assert logistics["articles"] == ["our-shipping"] and logistics["categories"] == ["物流"]
+    assert taxonomy["intents"][-1]["label"] == "定制"
+    assert taxonomy["handoff"]["rounds_over"] == 5 and taxonomy["handoff"]["reasons"] == \
+        built_in[0]["taxonomy"]["handoff"]["reasons"]
+    assert taxonomy["scoring"]["neighbours"] == 9 and "temperature" in taxonomy["scoring"]
+
+
+def test_a_comfort_line_with_a_built_in_id_replaces_it(tmp_path, built_in):
+    ids = [line["id"] for line in built_in[0]["comfort"]]
+    write(tmp_path, "comfort/ours.md", f"---\nid: {ids[0]}\nemotions: [angry]\n---\n亲 我们的话术\n")
+    comfort = parse_assist(tmp_path)[0]["comfort"]
+    assert [line["id"] for line in comfort] == ids and comfort[0]["text"] == "亲 我们的话术"
+
+
+def test_defaults_false_makes_the_kb_folder_the_whole_data(tmp_path):
+    write(tmp_path, "taxonomy.yaml", "defaults: false\nintents: [{label: 物流}]\n")
+    data, diagnostics, _ = parse_assist(tmp_path)
+    assert data is None
+    missing = {d.path for d in diagnostics if d.severity == "error" and d.message.startswith("missing")}
+    assert missing == {"_assist/cues.yaml", "_assist/examples.yaml"}
+    write(tmp_path, "taxonomy.yaml", "defaults: maybe\n")
+    assert any("'defaults' must be true or false" in d.message for d in parse_assist(tmp_path)[1])
+
+
+def test_a_kb_layer_problem_is_reported_at_the_kb_file_and_line(tmp_path):
+    write(tmp_path, "cues.yaml", "emotion:\n  angry:\n    '气死(': 2\n")
+    data, diagnostics, _ = parse_assist(tmp_path)
+    (problem,) = [d for d in diagnostics if d.severity == "error"]
+    assert data is None and (problem.path, problem.line) == ("_assist/cues.yaml", 3)
+    assert not BUILT_IN.rel.startswith("_assist")  # a built-in problem could never be mistaken for the KB's
