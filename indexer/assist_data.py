@@ -24,6 +24,7 @@ from typing import Any
 
 from .frontmatter import read_yaml, split_front_matter as _split_front_matter, text_of as _text
 from .records import Diagnostic
+from .yaml_shape import Each, ListOf, conform
 
 FOLDER = "_assist"
 DEFAULTS = Path(__file__).parent / "defaults" / "assist"
@@ -31,8 +32,24 @@ FILES = ("taxonomy.yaml", "cues.yaml", "examples.yaml")
 DIMENSIONS = ("intent", "urgency", "emotion")
 CUE_GROUPS = ("intent", "emotion", "urgency_high", "handoff")  # label → {regex: weight}
 CUE_FLAT = ("urgency_owned", "urgency_browsing", "closure", "push", "followup")  # {regex: weight}
-COMFORT_FIELDS = ("id", "title", "emotions", "situations")
 MIN_EXAMPLES_PER_INTENT = 3
+_TEXTS = ListOf(str)
+SHAPES = {  # what each file must look like before it is read (yaml_shape)
+    "taxonomy.yaml": {
+        "defaults": bool, "emotions": _TEXTS, "scoring": dict,
+        "intents": ListOf({"label": str, "description": str, "categories": _TEXTS, "articles": _TEXTS,
+                           "wins_over": _TEXTS, "urgency_prior": str, "urgency_reason": str}),
+        "urgency": {"levels": _TEXTS, "reasons": dict, "carried": _TEXTS, "escalation_high_emotions": _TEXTS,
+                    "learned_reason": str},
+        "handoff": {"reasons": _TEXTS, "carried": _TEXTS, "topic_neutral": _TEXTS, "rounds_over": int,
+                    "topic_switch_cue": (int, float)},
+        "situations": Each({"intents": _TEXTS, "reasons": _TEXTS, "emotions": _TEXTS, "handoff": _TEXTS}),
+    },
+    "cues.yaml": {**{group: Each(dict) for group in CUE_GROUPS}, **{group: dict for group in CUE_FLAT},
+                  "scopes": Each({"window": int, "words": _TEXTS, "applies_to": _TEXTS})},
+    "examples.yaml": {"examples": list},
+    "comfort": {"id": str, "title": str, "emotions": _TEXTS, "situations": _TEXTS},
+}
 
 
 @dataclass(frozen=True)
@@ -78,7 +95,8 @@ def _yaml(layer: Layer, name: str, report: _Report, required: bool) -> tuple[dic
     if not isinstance(data, dict):
         report(rel, 1, "error", f"{name} must be a YAML mapping")
         return {}, ""
-    return data, text
+    return conform(data, SHAPES[name], lambda key, message: report(rel, _line(text, f"{key}:"), "error", message)), \
+        text
 
 
 def _layers(kb: Path, report: _Report) -> list[Layer]:
@@ -145,7 +163,7 @@ def parse_assist(kb: Path) -> tuple[dict[str, Any] | None, list[Diagnostic], str
         comfort.update((line["id"], line) for line in _comfort(layer, labels, report))
     data = {"taxonomy": taxonomy, "cues": _cue_lists(cues), "examples": list(examples.values()),
             "comfort": list(comfort.values())}
-    _check_counts(data, report, f"{layers[-1].rel}")
+    _check_counts(data, labels, report, layers[-1].rel)
     errors = any(d.severity == "error" for d in report.found)
     return (None if errors else data), report.found, digest.hexdigest()
 
@@ -165,10 +183,6 @@ def _labels(taxonomy: dict, text: str, rel: str, report: _Report) -> dict[str, t
     for key, want in (("urgency", {"high", "normal", "low"}), ("emotion", {"neutral"})):
         if not want <= set(labels[key]):
             report(rel, _line(text, key), "error", f"{key} labels must include {', '.join(sorted(want))}")
-    if not isinstance(handoff.get("rounds_over", 3), int):
-        report(rel, _line(text, "rounds_over"), "error", "'handoff.rounds_over' must be an integer")
-    if not isinstance(handoff.get("topic_switch_cue", 0), (int, float)):
-        report(rel, _line(text, "topic_switch_cue"), "error", "'handoff.topic_switch_cue' must be a number")
     for key, field, section, known in (("urgency", "carried", urgency, "reason"),
                                        ("handoff", "carried", handoff, "handoff"),
                                        ("urgency", "escalation_high_emotions", urgency, "emotion"),
@@ -199,6 +213,10 @@ def _labels(taxonomy: dict, text: str, rel: str, report: _Report) -> dict[str, t
                                                                         for x in v.values()))
             for v in scoring.values()):
         report(rel, _line(text, "scoring"), "error", "'scoring' values must be numbers (or maps of numbers)")
+    elif not (isinstance(scoring.get("neighbours", 1), int) and scoring.get("neighbours", 1) >= 1
+              and scoring.get("temperature", 1) > 0):
+        report(rel, _line(text, "scoring"), "error", "'scoring.neighbours' must be a whole number ≥ 1 and "
+                                                     "'scoring.temperature' above 0")
     return labels
 
 
@@ -286,9 +304,9 @@ def _examples(examples: dict, text: str, labels: dict, rel: str, report: _Report
     return out
 
 
-def _check_counts(data: dict, report: _Report, rel: str) -> None:
+def _check_counts(data: dict, labels: dict, report: _Report, rel: str) -> None:
     """Warnings on the merged data: an intent too few examples make recognisable, no comfort lines."""
-    for intent in (i["label"] for i in data["taxonomy"].get("intents") or ()):
+    for intent in labels["intent"]:
         count = sum(e["intent"] == intent for e in data["examples"])
         if count < MIN_EXAMPLES_PER_INTENT:
             report(f"{rel}/examples.yaml", 1, "warning", f"intent {intent!r} has {count} examples; "
@@ -312,7 +330,8 @@ def _comfort(layer: Layer, labels: dict, report: _Report) -> list[dict]:
             continue
         if meta is None:
             continue
-        unknown = set(meta) - set(COMFORT_FIELDS)
+        meta = conform(meta, SHAPES["comfort"], lambda key, message: local(2, "error", message))
+        unknown = set(meta) - set(SHAPES["comfort"])
         if unknown:
             local(2, "warning", f"unknown field(s) {', '.join(sorted(map(str, unknown)))}")
         line_id = meta.get("id", path.stem)

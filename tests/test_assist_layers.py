@@ -94,3 +94,22 @@ def test_a_kb_layer_problem_is_reported_at_the_kb_file_and_line(tmp_path):
     (problem,) = [d for d in diagnostics if d.severity == "error"]
     assert data is None and (problem.path, problem.line) == ("_assist/cues.yaml", 3)
     assert not BUILT_IN.rel.startswith("_assist")  # a built-in problem could never be mistaken for the KB's
+
+
+@pytest.mark.parametrize("name, text, problem", [
+    ("taxonomy.yaml", "intents: foo\n", "'intents' must be a list of mappings"),
+    ("taxonomy.yaml", "handoff: 3\n", "'handoff' must be a mapping"),
+    ("taxonomy.yaml", "situations:\n  risk: {handoff: risk}\n", "'situations.risk.handoff' must be a list of texts"),
+    ("taxonomy.yaml", "intents:\n  - {label: 物流, categories: 3}\n", "'intents[0].categories' must be a list"),
+    ("taxonomy.yaml", "scoring:\n  neighbours: 0\n", "'scoring.neighbours' must be a whole number ≥ 1"),
+    ("cues.yaml", "scopes:\n  x: 3\n", "'scopes.x' must be a mapping"),
+    ("cues.yaml", "intent: [发货]\n", "'intent' must be a mapping"),
+    ("examples.yaml", "examples: 3\n", "'examples' must be a list"),
+    ("comfort/x.md", "---\nsituations: 3\n---\n亲\n", "'situations' must be a list of texts"),
+])
+def test_a_value_of_the_wrong_shape_is_a_lint_error_not_a_traceback(tmp_path, name, text, problem):
+    write(tmp_path, name, text)
+    data, diagnostics, _ = parse_assist(tmp_path)
+    assert data is None
+    assert any(d.severity == "error" and d.path == f"_assist/{name}" and problem in d.message
+               for d in diagnostics), diagnostics
