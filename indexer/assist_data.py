@@ -164,6 +164,10 @@ def parse_assist(kb: Path) -> tuple[dict[str, Any] | None, list[Diagnostic], str
     data = {"taxonomy": taxonomy, "cues": _cue_lists(cues), "examples": list(examples.values()),
             "comfort": list(comfort.values())}
     _check_counts(data, labels, report, layers[-1].rel)
+    if len(layers) > 1 and any(d.severity == "error" and d.path.startswith(BUILT_IN.rel) for d in report.found):
+        report(f"{FOLDER}/taxonomy.yaml", 1, "error", "the built-in triage data does not fit this KB's taxonomy "
+                                                      "(it renames or drops labels the built-in examples and cues "
+                                                      "use): write 'defaults: false' and the whole data")
     errors = any(d.severity == "error" for d in report.found)
     return (None if errors else data), report.found, digest.hexdigest()
 

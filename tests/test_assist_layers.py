@@ -116,3 +116,11 @@ def test_a_value_of_the_wrong_shape_is_a_lint_error_not_a_traceback(tmp_path, na
     assert data is None
     assert any(d.severity == "error" and d.path == f"_assist/{name}" and problem in d.message
                for d in diagnostics), diagnostics
+
+
+def test_a_kb_that_renames_labels_is_told_to_drop_the_built_in_pack(tmp_path):
+    write(tmp_path, "taxonomy.yaml", "emotions: [生气, 焦虑, neutral, 开心]\n")
+    data, diagnostics, _ = parse_assist(tmp_path)
+    assert data is None
+    assert any(d.path.startswith(BUILT_IN.rel) for d in diagnostics)  # the built-in examples' emotions are unknown
+    assert any(d.path == "_assist/taxonomy.yaml" and "'defaults: false'" in d.message for d in diagnostics)
