@@ -79,14 +79,12 @@ def _line(text: str, needle: str) -> int:
     return text.count("\n", 0, at) + 1 if at >= 0 else 1
 
 
-def _yaml(layer: Layer, name: str, report: _Report, required: bool) -> tuple[dict, str]:
+def _yaml(layer: Layer, name: str, report: _Report) -> tuple[dict, str]:
+    """A file's (data conformed to its shape, text); ({}, "") when it is missing or unreadable."""
     rel = f"{layer.rel}/{name}"
     try:
         data, text, problem = read_yaml(layer.folder / name, rel)
     except FileNotFoundError:
-        if required:
-            report(rel, 1, "error", f"missing {name} (with 'defaults: false' the KB's {FOLDER}/ needs "
-                                    f"{', '.join(FILES)})")
         return {}, ""
     if problem is not None:
         report.found.append(problem)
@@ -99,17 +97,24 @@ def _yaml(layer: Layer, name: str, report: _Report, required: bool) -> tuple[dic
         text
 
 
-def _layers(kb: Path, report: _Report) -> list[Layer]:
-    """The built-in pack, then the KB's folder when it has one; the KB's alone when its taxonomy says
-    ``defaults: false``."""
+def _read_layers(kb: Path, report: _Report) -> list[tuple[Layer, dict[str, tuple[dict, str]]]]:
+    """Each layer with its files read once: the built-in pack, then the KB's folder when it has one; the KB's
+    alone (every file then required) when its taxonomy says ``defaults: false``."""
     own = Layer(kb / FOLDER, FOLDER)
     if not own.folder.is_dir():
-        return [BUILT_IN]
-    taxonomy, _ = _yaml(own, "taxonomy.yaml", _Report(), required=False)  # problems are reported when merged
-    keep = taxonomy.get("defaults", True)
-    if not isinstance(keep, bool):
-        report(f"{FOLDER}/taxonomy.yaml", 1, "error", "'defaults' must be true or false")
-    return [own] if keep is False else [BUILT_IN, own]
+        return [(BUILT_IN, _read(BUILT_IN, report))]
+    own_files = _read(own, report)
+    if own_files["taxonomy.yaml"][0].get("defaults", True):
+        return [(BUILT_IN, _read(BUILT_IN, report)), (own, own_files)]
+    for name in FILES:
+        if not (own.folder / name).is_file():
+            report(f"{own.rel}/{name}", 1, "error", f"missing {name} (with 'defaults: false' the KB's {FOLDER}/ "
+                                                    f"needs {', '.join(FILES)})")
+    return [(own, own_files)]
+
+
+def _read(layer: Layer, report: _Report) -> dict[str, tuple[dict, str]]:
+    return {name: _yaml(layer, name, report) for name in FILES}
 
 
 def merge(base: Any, over: Any) -> Any:
@@ -122,14 +127,11 @@ def merge(base: Any, over: Any) -> Any:
 def _merge_taxonomy(base: dict, over: dict) -> dict:
     """``merge``, except that ``intents`` (a list) merge by label: the KB adds fields to a built-in intent."""
     merged = merge(base, {k: v for k, v in over.items() if k not in ("intents", "defaults")})
-    intents, extra = base.get("intents"), over.get("intents")
-    if isinstance(intents, list) and isinstance(extra, list) and all(isinstance(i, dict) for i in intents + extra):
-        by_label = {i.get("label"): i for i in intents}
-        for intent in extra:
+    if over.get("intents") is not None:  # a list of mappings: the shape check left nothing else
+        by_label = {i.get("label"): i for i in base.get("intents") or ()}
+        for intent in over["intents"]:
             by_label[intent.get("label")] = merge(by_label.get(intent.get("label"), {}), intent)
         merged["intents"] = list(by_label.values())
-    elif extra is not None:
-        merged["intents"] = extra
     return merged
 
 
@@ -137,26 +139,24 @@ def parse_assist(kb: Path) -> tuple[dict[str, Any] | None, list[Diagnostic], str
     """(data or None when it has errors, diagnostics, content hash of every layer's files)."""
     kb = Path(kb)
     report = _Report()
-    layers = _layers(kb, report)
+    read = _read_layers(kb, report)
+    layers = [layer for layer, _ in read]
     digest = hashlib.sha256()
     for layer in layers:
         for path in layer.files():
             digest.update(f"{layer.rel}/{path.relative_to(layer.folder).as_posix()}".encode() + b"\0"
                           + path.read_bytes() + b"\0")
-    required = len(layers) == 1
-    read = [{name: _yaml(layer, name, report, required) for name in FILES} for layer in layers]
     taxonomy: dict = {}
-    for files in read:
+    for _, files in read:
         taxonomy = _merge_taxonomy(taxonomy, files["taxonomy.yaml"][0])
-    taxonomy.pop("defaults", None)
     # the taxonomy's problems are reported at the last layer that has one: the KB's file when it writes one
-    rel, text = next(((layer.rel, files["taxonomy.yaml"][1]) for layer, files in zip(layers[::-1], read[::-1])
+    rel, text = next(((layer.rel, files["taxonomy.yaml"][1]) for layer, files in reversed(read)
                       if files["taxonomy.yaml"][1]), (layers[-1].rel, ""))
     labels = _labels(taxonomy, text, f"{rel}/taxonomy.yaml", report)
     cues: dict = {}
     examples: dict[str, dict] = {}
     comfort: dict[str, dict] = {}
-    for layer, files in zip(layers, read):
+    for layer, files in read:
         cues = merge(cues, _cues(*files["cues.yaml"], labels, f"{layer.rel}/cues.yaml", report))
         examples.update((e["text"], e) for e in _examples(*files["examples.yaml"], labels,
                                                           f"{layer.rel}/examples.yaml", report))
