@@ -16,9 +16,7 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-import yaml
-
-from .frontmatter import SAFE_LOADER, read_yaml
+from .frontmatter import read_yaml
 from .records import Diagnostic
 
 FOLDER = "_scope"
@@ -28,8 +26,12 @@ DEFAULTS = Path(__file__).parent / "defaults" / FILE
 
 @functools.lru_cache(maxsize=1)
 def _defaults() -> tuple[tuple[str, tuple[str, ...]], ...]:
-    """Read once per process: every parse starts from them."""
-    topics = _topics(yaml.load(DEFAULTS.read_text("utf-8"), Loader=SAFE_LOADER)["topics"], "defaults", [])
+    """Read once per process: every parse starts from them. A problem here is a packaging bug, not the KB's."""
+    found: list[Diagnostic] = []
+    data, _, problem = read_yaml(DEFAULTS, f"<built-in>/{FOLDER}/{FILE}")
+    topics = _topics((data or {}).get("topics"), "defaults", found) if problem is None else {}
+    if problem is not None or found:
+        raise RuntimeError(f"the built-in out-of-scope examples are broken: {(problem or found[0]).message}")
     return tuple((name, tuple(examples)) for name, examples in topics.items())
 
 
