@@ -8,7 +8,7 @@ PORT   ?= 8080
 KB     ?= kb
 INDEX  ?= index
 
-.PHONY: setup setup-dev browser postgres index serve test test-fast bench eval clean
+.PHONY: setup setup-dev browser postgres index serve test test-later test-fast bench eval clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -49,8 +49,12 @@ index: setup                     ## build (incrementally) and publish the index 
 serve: index                     ## build the index, then serve it on $(HOST):$(PORT)
 	$(PY) -m server --index $(INDEX) --host $(HOST) --port $(PORT)
 
-test: setup-dev browser postgres ## the whole test suite (what CI runs)
+test: setup-dev browser postgres ## the whole test suite (what CI runs), then again a year later
 	$(PY) -m pytest
+	$(MAKE) --no-print-directory test-later
+
+test-later: setup-dev            ## the suite but the real-model tests, with every clock a year ahead (libfaketime)
+	$(PY) -m tests.later --days 365 -q -m "not real_model"
 
 test-fast: setup-dev              ## the fast tier: no real model, no browser (seconds)
 	$(PY) -m pytest -m "not real_model and not browser"
@@ -62,8 +66,8 @@ bench: setup-dev                 ## benchmarks: build, embedders, memory, servin
 	$(PY) -m bench.querylog
 	$(PY) -m bench.report
 
-eval: setup-dev                  ## retrieval accuracy on the shipped question set
-	$(PY) -m eval --kb $(KB) --questions eval/questions/shipped.jsonl --compare
+eval: setup-dev                  ## retrieval accuracy on the shipped question set, as of the day its labels hold
+	$(PY) -m eval --kb $(KB) --questions eval/questions/shipped.jsonl --as-of 2026-11-22 --compare
 
 clean:
 	rm -rf $(INDEX) artifacts .pytest_cache

@@ -159,7 +159,8 @@ def report():
     """Admin only: the weekly report (customers' questions, masked). 202 while it is being built."""
     config = _config()
     guard.require_admin(config)
-    period = payloads.report_period(request.args, config.report_utc_offset_hours, config.report_max_days)
+    period = payloads.report_period(request.args, config.report_utc_offset_hours, config.report_max_days,
+                                    _holder().today())
     status, body = current_app.extensions["kbs_reports"].get(period)
     response = jsonify(body)
     response.status_code = status

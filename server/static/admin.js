@@ -7,13 +7,6 @@
   let polling = null;
   let asked = 0;
 
-  function day(offset) {
-    const d = new Date();
-    d.setDate(d.getDate() + offset);
-    const pad = (n) => String(n).padStart(2, "0");
-    return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate());  // local day, not UTC's
-  }
-
   function status(text, error) {
     $("status").textContent = text;
     $("status").className = error ? "status error" : "status";
@@ -45,13 +38,24 @@
       css + "</style></head><body>" + fragment + "</body></html>\n";
   }
 
-  async function show(data) {
+  function clear() {
+    $("report").textContent = "";
+    delete $("report").dataset.period;
+    $("downloads").textContent = "";
+  }
+
+  async function show(data, mine, sent) {
+    const page = await standalone(data.html);
+    if (mine !== asked) return;  // another period was asked for meanwhile
+    // with no dates asked for, the server chose the week before its own today (the shop's day): show them,
+    // unless the editor has typed other dates since
+    for (const name of ["since", "until"]) if ($(name).value === sent[name]) $(name).value = data.period[name];
     $("report").innerHTML = data.html;  // built by the server, every customer text escaped; the CSP runs no script in it
     const links = $("downloads");
     links.textContent = "";
-    links.append(download("report.html", await standalone(data.html), "text/html"),
-      download("report.md", data.markdown, "text/markdown"));
+    links.append(download("report.html", page, "text/html"), download("report.md", data.markdown, "text/markdown"));
     for (const [name, text] of Object.entries(data.csv)) links.append(download(name, text, "text/csv"));
+    $("report").dataset.period = data.period.since + "/" + data.period.until;  // what is shown, for whoever waits on it
     status(data.empty ? "这段时间没有记录 (nothing recorded in this period)" : "生成于 " + data.generated_at);
   }
 
@@ -60,7 +64,10 @@
     const mine = ++asked;  // an answer to an earlier request (other dates) must not overwrite this one
     const token = sessionStorage.getItem(KEY);
     if (!token) return showLogin();
-    const query = new URLSearchParams({ since: $("since").value, until: $("until").value });
+    const query = new URLSearchParams();
+    const sent = { since: $("since").value, until: $("until").value };
+    for (const name of ["since", "until"]) if (sent[name]) query.set(name, sent[name]);
+    clear();  // never leave another period's report on show while this one is built
     status("生成中… (building)");
     let response;
     try {
@@ -80,7 +87,7 @@
       return showLogin("令牌不对 (wrong token)");
     }
     if (!response.ok) return status((data.error && data.error.message) || "HTTP " + response.status, true);
-    await show(data);
+    await show(data, mine, sent);
   }
 
   function saveToken() {
@@ -92,15 +99,12 @@
     load();
   }
 
-  $("since").value = day(-7);
-  $("until").value = day(0);
   $("save-token").addEventListener("click", saveToken);
   $("token").addEventListener("keydown", (e) => { if (e.key === "Enter") saveToken(); });
   $("load").addEventListener("click", load);
   $("forget").addEventListener("click", () => {
     sessionStorage.removeItem(KEY);
-    $("report").textContent = "";
-    $("downloads").textContent = "";
+    clear();
     status("");
     showLogin();
   });
