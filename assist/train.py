@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from core import sources
 from core.config import Config
-from indexer.build import source_fingerprint
 from indexer.store import Index
 from retrieval.train import trainers_for as retrieval_trainers
 
@@ -119,10 +119,8 @@ class TriageTrainer:
     reuses the published classifier while that data is unchanged (``data_hash``), so an article edit does not
     pay the second of training."""
 
-    SOURCES = ("classifier.py", "train.py", "model.py")
-
     def __init__(self, config: Config):
-        self.fingerprint = source_fingerprint(Path(__file__).parent, self.SOURCES, json.dumps(DIMENSIONS))
+        self.fingerprint = sources.fingerprint((__name__,), json.dumps(DIMENSIONS))  # its code and all it imports
 
     @staticmethod
     def data_hash(parsed) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import fcntl
 import functools
-import hashlib
 import platform
 import shutil
 import subprocess
@@ -17,8 +16,9 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping
 
+from core import sources
 from core.config import Config
 
 from . import __version__
@@ -35,25 +35,12 @@ from .token_cache import TokenCache, tokenizer_key
 from .tokenize import tokenize_texts, user_words_from
 
 
-# Source files whose code decides what an index holds, besides the embedder and the chunking settings.
-_INDEX_SHAPING = ("parse.py", "frontmatter.py", "assist_data.py", "scope_data.py", "defaults/out_of_scope.yaml",
-                  "markdown_text.py", "records.py", "chunk.py", "tokenize.py", "pinyin.py", "bm25.py", "stopwords.txt")
-
-
-def source_fingerprint(folder: Path, names: Sequence[str], extra: str = "") -> str:
-    """Hash of the named source files (and ``extra``, e.g. settings): what makes built data stale."""
-    digest = hashlib.sha256()
-    for name in names:
-        digest.update((Path(folder) / name).read_bytes())
-    digest.update(extra.encode("utf-8"))
-    return digest.hexdigest()[:16]
-
-
 @functools.lru_cache(maxsize=1)
 def code_fingerprint() -> str:
-    """Hash of that source, recorded in the manifest: an index built by other code may hold other tokens.
-    Read once per process (a build asks for it several times; the source does not change under it)."""
-    return source_fingerprint(Path(__file__).parent, _INDEX_SHAPING)
+    """Hash of the source of this module and everything it imports (parse, chunk, tokenize, BM25, the index format,
+    the settings) and of the package's data files, recorded in the manifest: an index built by other code may hold
+    other tokens. Derived from the import graph (``core.sources``), so a new module cannot be left out."""
+    return sources.fingerprint((__name__,))
 
 
 def is_current(manifest: dict, parsed: ParsedKB, embedder: Embedder, config: Config,

@@ -3,7 +3,8 @@
 The pipeline, one module per step (``search.Searcher`` runs it):
 rewrite (pinyin) → filters (category, product, validity) → arms (dense, BM25,
 questions) → fusion → products (hints) → sections (best section, snippet) →
-confidence. The server and the eval harness both call ``Searcher.search``.
+confidence. ``assist.Assistant.answer`` calls ``Searcher.search`` for the server and the eval harness, then
+triages the message.
 """
 from core.arms import ARMS
 

@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from core.arms import ARMS
+from core import sources
 from core.config import Config
-from indexer.build import source_fingerprint
 from indexer.store import Index
 
 from .features import CANDIDATE_FEATURES, Candidates
@@ -103,17 +103,16 @@ def train(index: Index, config: Config, directory: Path) -> dict:
 
 
 class RankerTrainer:
-    """The trainer the build runs (see ``indexer.build.Trainer``); its fingerprint covers the code
-    and the settings that shape the models, so a changed trainer makes an index stale."""
+    """The trainer the build runs (see ``indexer.build.Trainer``); its fingerprint covers the code (this module and
+    everything it imports, derived by ``core.sources``) and the settings that shape the models, so a changed
+    trainer makes an index stale."""
 
-    SOURCES = ("features.py", "model.py", "train.py", "search.py", "arms.py", "fusion.py", "products.py")
     SETTINGS = ("ranker_training_queries", "candidates",
                 "rrf_k", "weight_dense", "weight_bm25", "weight_questions", "other_product_demotion")
 
     def __init__(self, config: Config):
         self.config = config
-        self.fingerprint = source_fingerprint(Path(__file__).parent, self.SOURCES,
-                                              json.dumps([getattr(config, s) for s in self.SETTINGS]))
+        self.fingerprint = sources.fingerprint((__name__,), json.dumps([getattr(config, s) for s in self.SETTINGS]))
 
     def __call__(self, index: Index, directory: Path) -> dict:
         return train(index, self.config, directory)

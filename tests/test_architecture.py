@@ -1,7 +1,9 @@
 """The house rules that keep the code base easy to change: one-way layers, no cycles, small files."""
-import ast
-from pathlib import Path
+import shutil
 
+import pytest
+
+from core import sources
 from tests.helpers import ROOT
 
 # Lowest first. A package may import from its own layer's package and from lower layers only.
@@ -14,40 +16,13 @@ TOP = max(LAYERS.values())
 MAX_LINES = {"retrieval": 250, "assist": 250}
 
 
-def _modules() -> dict[str, Path]:
-    found = {}
-    for package in LAYERS:
-        for path in (ROOT / package).rglob("*.py"):
-            parts = path.relative_to(ROOT).with_suffix("").parts
-            found[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
-    return found
-
-
-def _imports(module: str, path: Path, known: set[str]) -> set[str]:
-    """Project modules imported anywhere in the file (function-level imports count too)."""
-    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
-    out = set()
-    for node in ast.walk(ast.parse(path.read_text("utf-8"))):
-        if isinstance(node, ast.Import):
-            names = [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else []))
-            names = [base] + [f"{base}.{alias.name}" for alias in node.names]
-        else:
-            continue
-        out |= {name for name in names if name in known}
-    return out - {module}
-
-
 def test_imports_point_down_the_layers_only():
-    modules = _modules()
+    assert set(sources.PACKAGES) == set(LAYERS)
     wrong = []
-    for module, path in modules.items():
+    for module, targets in sources.graph().items():
         top = module.split(".")[0]
         layer = TOP if module in ENTRY_POINTS else LAYERS[top]
-        for target in _imports(module, path, set(modules)):
+        for target in targets:
             target_top = target.split(".")[0]
             if target_top != top and LAYERS[target_top] >= layer:
                 wrong.append(f"{module} imports {target}")
@@ -55,8 +30,7 @@ def test_imports_point_down_the_layers_only():
 
 
 def test_no_import_cycles():
-    modules = _modules()
-    graph = {m: _imports(m, p, set(modules)) - {m} for m, p in modules.items()}
+    graph = sources.graph()
     # a package's __init__ re-exporting its modules is not a cycle of logic: leave package→child edges out
     graph = {m: {t for t in targets if not t.startswith(m + ".")} for m, targets in graph.items()}
     state: dict[str, int] = {}
@@ -82,3 +56,43 @@ def test_query_time_files_stay_small():
            for path in (ROOT / package).rglob("*.py")
            if (n := len(path.read_text("utf-8").splitlines())) > limit]
     assert not big, big
+
+
+def test_the_package_docstrings_say_the_true_layers():
+    """core's docstring draws the layers, lowest first (``a, b`` share a layer): the same as LAYERS."""
+    import core
+
+    drawn = next(l for l in core.__doc__.splitlines() if "→" in l)
+    layers = [sorted(p.strip() for p in group.split(",")) for group in drawn.strip().rstrip(".").split("→")]
+    by_rank = {}
+    for package, rank in LAYERS.items():
+        by_rank.setdefault(rank, []).append(package)
+    assert layers == [sorted(by_rank[r]) for r in sorted(by_rank)], drawn
+
+
+@pytest.mark.parametrize("root, must_cover", [
+    ("indexer.build", {"indexer.parse", "indexer.chunk", "indexer.tokenize", "indexer.bm25", "indexer.store"}),
+    ("retrieval.train", {"retrieval.rewrite", "retrieval.catalog", "retrieval.features", "retrieval.search"}),
+    ("assist.train", {"assist.classifier", "assist.model"})])
+def test_a_change_to_any_imported_module_changes_the_fingerprint(tmp_path, root, must_cover):
+    """What makes an index or a trained model stale is derived from the import graph: editing any module the
+    root imports (directly or not), or a data file of its packages, changes its fingerprint."""
+    for package in sources.PACKAGES:
+        shutil.copytree(ROOT / package, tmp_path / package, ignore=shutil.ignore_patterns("__pycache__"))
+    covered = sources.closure([root], tmp_path)
+    assert must_cover <= set(covered)
+    before = sources.fingerprint((root,), "", tmp_path)
+    assert before == sources.fingerprint((root,), "", ROOT), "the same source, the same fingerprint"
+    found = sources.modules(tmp_path)
+    deepest = [m for m in covered if m not in sources.graph(tmp_path)[root]][:: 6]  # imported only indirectly
+    changed = [found[m] for m in sorted(must_cover) + deepest] + sources.data_files(covered, tmp_path)[:: 8]
+    for path in changed:
+        original = path.read_bytes()
+        path.write_bytes(original + b"\n# edited\n")
+        sources.fingerprint.cache_clear()
+        assert sources.fingerprint((root,), "", tmp_path) != before, f"editing {path.relative_to(tmp_path)}"
+        path.write_bytes(original)
+    outside = next(found[m] for m in found if m not in covered and m.startswith("server."))
+    outside.write_bytes(outside.read_bytes() + b"\n# edited\n")
+    sources.fingerprint.cache_clear()
+    assert sources.fingerprint((root,), "", tmp_path) == before, "a module it does not import does not count"
