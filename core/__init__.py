@@ -2,7 +2,7 @@
 
 Layers, lowest first, each importing only from those below it (``tests/test_architecture.py`` checks the code and
 this line against each other):
-core → indexer, storage → retrieval → assist → report → server, eval → bench
+core → indexer, storage → retrieval → assist, learn → report → server, eval → bench
 
 core: settings, masking, statistics, the import graph; indexer: the build job and the index format; storage: the
 feedback and the query log; retrieval: query time; assist: triage, comfort lines, conversation context; report:

@@ -72,6 +72,20 @@ class Config:
                                       "'rrf' is the hand-set fusion.", ("learned", "rrf"))
     ranker_training_queries: int = _setting(3000, "Learned ranker: most KB phrasings used as training queries "
                                                   "(a fixed-seed sample above that).")
+    learned_min_support: int = _setting(
+        2, "Learned wordings (<kb>/_learned/wordings.yaml) the build uses before an editor reviews them: those "
+           "'suggested' with at least this many customers behind them; 'accepted' ones always, 'rejected' never. "
+           "0 = only accepted ones.")
+    align_min_evidence: float = _setting(
+        0.95, "import-chats: an agent's answer is mapped to the article it restates only when searching the answer "
+              "finds that article with at least this confidence (chosen on one shop's labelled history, checked on "
+              "another's: python -m eval.alignment).")
+    align_question_rank: int = _setting(
+        3, "import-chats: and only when the customer's question itself finds that article among its first this "
+           "many candidates (a question and an answer that disagree are left unsure).")
+    align_unanswered_below: float = _setting(
+        0.5, "import-chats: an answer whose nearest article has less confidence than this was answered from "
+             "outside the KB: its question is kept as 'unanswered' (what the KB lacks).")
     model_reuse_max_drift: float = _setting(
         0.05, "A rebuild reuses the previous version's trained models (the learned ranker: seconds of training "
               "and LightGBM's import) while at most this share of articles changed since they were trained, "

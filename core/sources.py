@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Iterable
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("core", "indexer", "storage", "retrieval", "assist", "report", "server", "eval", "bench")
+PACKAGES = ("core", "indexer", "storage", "retrieval", "assist", "learn", "report", "server", "eval", "bench")
 _DATA_SUFFIXES = {".yaml", ".yml", ".txt", ".json", ".md"}
 
 

@@ -48,7 +48,7 @@ def is_current(manifest: dict, parsed: ParsedKB, embedder: Embedder, config: Con
     """Whether an index with this manifest was built from this very KB, embedder, chunking and
     indexing code: the fields build() writes below, compared in the same module that writes them."""
     return (manifest["kb"]["content_hash"] == parsed.content_hash and manifest["embedder"]["id"] == embedder.id
-            and manifest["chunking"] == chunking_params(config.chunk_max_chars)
+            and manifest["chunking"] == chunking_params(config.chunk_max_chars, config.learned_min_support)
             and manifest["build"].get("code_fingerprint") == code_fingerprint()
             and manifest["build"].get("trainers") == {name: getattr(t, "fingerprint", None)
                                                       for name, t in (trainers or {}).items()})
@@ -178,7 +178,8 @@ def build(kb: Path, root: Path, embedder: Embedder, config: Config, full: bool =
         progress.finish()
         raise KBError(parsed.diagnostics)
     tick = progress.stage("chunk", len(parsed.articles), "articles")
-    chunks, phrasings = chunk_kb(parsed.articles, config.chunk_max_chars)
+    learned = parsed.learned.phrasings(config.learned_min_support, (a.id for a in parsed.articles))
+    chunks, phrasings = chunk_kb(parsed.articles, config.chunk_max_chars, learned)
     tick(len(parsed.articles))
     try:
         return _build_locked(kb, root, embedder, config, full, progress, parsed, trainers, chunks, phrasings,
@@ -231,7 +232,7 @@ def _build_locked(kb, root, embedder, config, full, progress, parsed, trainers, 
             "version": version,
             "built_at": now.isoformat(timespec="seconds"),
             "embedder": {"id": embedder.id, "dim": embedder.dim},
-            "chunking": chunking_params(config.chunk_max_chars),
+            "chunking": chunking_params(config.chunk_max_chars, config.learned_min_support),
             "kb": {"path": str(kb), "content_hash": parsed.content_hash, "git_commit": git_commit(kb),
                    "articles": {a.id: a.content_hash for a in parsed.articles}},
             "counts": {"articles": len(parsed.articles), "chunks": len(chunks), "phrasings": len(phrasings),

@@ -67,21 +67,29 @@ def _unique_prefix(title: str, heading_path: tuple[str, ...]) -> str:
     return " › ".join(parts)
 
 
-def phrasings(article: Article) -> list[Phrasing]:
-    """The article's known ways of being asked: its ``questions:``, and its title, the canonical one."""
-    texts = dict.fromkeys([article.title, *article.questions])
+def phrasings(article: Article, learned: Iterable[str] = ()) -> list[Phrasing]:
+    """The article's known ways of being asked: its title, the canonical one, its ``questions:`` and the wordings
+    learned from the shop's chats."""
+    texts = dict.fromkeys([article.title, *article.questions, *learned])
     return [Phrasing(article.id, text, sha256_text(text)) for text in texts if text.strip()]
 
 
-def chunking_params(max_chars: int) -> dict:
+def chunking_params(max_chars: int, learned_min_support: int) -> dict:
     """What shapes chunks and phrasings, recorded in the manifest: an index built otherwise is stale."""
-    return {"strategy": "section+sentence", "max_chars": max_chars, "phrasings": "title+questions"}
+    return {"strategy": "section+sentence", "max_chars": max_chars, "phrasings": "title+questions+learned",
+            "learned_min_support": learned_min_support}
 
 
-def chunk_kb(articles: Iterable[Article], max_chars: int) -> tuple[list[Chunk], list[Phrasing]]:
+def chunk_kb(articles: Iterable[Article], max_chars: int,
+             learned: Iterable[tuple[str, str]] = ()) -> tuple[list[Chunk], list[Phrasing]]:
+    """``learned``: (article id, wording) pairs from the shop's learned data, phrasings of their articles after
+    the editors' own."""
     chunks: list[Chunk] = []
     found: list[Phrasing] = []
+    extra: dict[str, list[str]] = {}
+    for article_id, text in learned:
+        extra.setdefault(article_id, []).append(text)
     for article in articles:
         chunks.extend(chunk_article(article, max_chars))
-        found.extend(phrasings(article))
+        found.extend(phrasings(article, extra.get(article.id, ())))
     return chunks, found

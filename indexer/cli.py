@@ -17,6 +17,16 @@ BUILD_SETTINGS = ("embedder", "st_model", "st_query_prompt", "st_passage_prompt"
                   "embed_threads", "chunk_max_chars", "keep_versions", "model_reuse_max_drift",
                   "dictionary_dir")
 LINT_SETTINGS = ("stale_after_days", "min_questions", "expiry_warning_days")
+IMPORT_SETTINGS = ("embedder", "align_min_evidence", "align_question_rank", "align_unanswered_below")
+
+
+def _date(text: str):
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,9 +56,30 @@ def main(argv: list[str] | None = None) -> int:
     diff.add_argument("--out", help="index root (default: setting index_dir)")
     diff.add_argument("--json", action="store_true", help="print JSON instead of text")
 
+    chats = sub.add_parser(
+        "import-chats", help="learn the shop's own wordings from its exported chat history",
+        description="Read exported chats (JSONL: a session or a message per line; CSV/XLSX: a message per row), "
+                    "mask personal data, find which article each agent answer restates (searching the published "
+                    "index) and count the customers' questions into <kb>/_learned/wordings.yaml for the editors "
+                    "to review; the next build uses them. Sessions imported before are skipped. "
+                    "See docs/learning.md.")
+    chats.add_argument("files", nargs="+", type=Path, metavar="FILE", help="exported chats (.jsonl, .csv, .xlsx)")
+    chats.add_argument("--kb", help="KB folder whose _learned/ data grows (default: setting kb_dir)")
+    chats.add_argument("--out", help="the published index to align against (default: setting index_dir)")
+    chats.add_argument("--numeric-roles", choices=("auto", "0/1", "1/2"), default="auto",
+                       help="what numeric sender codes mean: 0/1 or 1/2 = customer/agent (auto: guessed from the "
+                            "codes present; refused when only 1s appear)")
+    chats.add_argument("--columns", nargs="+", default=[], metavar="FIELD=COLUMN",
+                       help="name the column of a field the header does not tell (fields: session, role, text, "
+                            "at, order_id, agent, type), e.g. --columns text=聊天内容 at=时间戳")
+    chats.add_argument("--before", type=_date, help="only sessions that started before this day (YYYY-MM-DD)")
+    chats.add_argument("--dry-run", action="store_true", help="read and align, print the counts, write nothing")
+    chats.add_argument("--no-progress", action="store_true", help="no progress bar / lines")
+    cfg.add_arguments(chats, IMPORT_SETTINGS)
+
     args = parser.parse_args(argv)
     try:
-        own = {"build": BUILD_SETTINGS, "lint": LINT_SETTINGS}.get(args.command, ())
+        own = {"build": BUILD_SETTINGS, "lint": LINT_SETTINGS, "import-chats": IMPORT_SETTINGS}.get(args.command, ())
         config = cfg.load(cfg.overrides_from(args, own))
     except cfg.ConfigError as exc:
         parser.error(str(exc))
@@ -56,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "lint":
             return _lint(kb, args.strict, config)
+        if args.command == "import-chats":
+            return _import_chats(kb, Path(args.out or config.index_dir), config, args)
         if args.command == "diff":
             return _diff(kb, Path(args.out or config.index_dir), args.json)
         return _build(kb, Path(args.out or config.index_dir), config, args.full, not args.no_progress)
@@ -151,6 +184,65 @@ def _build(kb: Path, root: Path, config: cfg.Config, full: bool, show_progress: 
     _print_diagnostics(report.warnings)
     print(report.summary())
     print(f"index: {report.path}")
+    return EXIT_OK
+
+
+def _import_chats(kb: Path, root: Path, config: cfg.Config, args) -> int:
+    from learn.align import Settings
+    from learn.exports import ChatFormatError, Options, read_exports
+    from learn.importer import import_sessions
+    from retrieval import QueryEncoder, Searcher
+
+    from .embed import EmbedderError, create_embedder
+    from .progress import Progress
+    from .store import IndexLoadError, load_index
+
+    columns = []
+    for item in args.columns:
+        field, _, column = item.partition("=")
+        if not column or field not in ("session", "role", "text", "at", "order_id", "agent", "type"):
+            print(f"error: --columns {item!r}: write FIELD=COLUMN with FIELD one of session, role, text, at, "
+                  "order_id, agent, type", file=sys.stderr)
+            return EXIT_FAILURE
+        columns.append((field, column))
+    missing = [str(f) for f in args.files if not f.is_file()]
+    if missing:
+        print(f"error: no such file: {', '.join(missing)}", file=sys.stderr)
+        return EXIT_FAILURE
+    try:
+        read = read_exports(args.files, Options(args.numeric_roles, tuple(columns), config.report_utc_offset_hours))
+    except ChatFormatError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    for problem in read.problems[:50]:
+        print(f"{problem}: skipped", file=sys.stderr)
+    if len(read.problems) > 50:
+        print(f"… and {len(read.problems) - 50} more skipped rows", file=sys.stderr)
+    if not read.sessions:
+        print(f"error: no usable message in {', '.join(map(str, args.files))} ({read.rows} rows read, "
+              f"{len(read.problems)} malformed); nothing was imported", file=sys.stderr)
+        return EXIT_FAILURE
+    try:
+        embedder = create_embedder(config)
+        searcher = Searcher(load_index(root, embedder.id, embedder.dim), QueryEncoder(embedder, 256), config)
+    except (IndexLoadError, EmbedderError) as exc:
+        print(f"error: {exc}; build the index first (python -m indexer build)", file=sys.stderr)
+        return EXIT_FAILURE
+    progress = Progress(enabled=not args.no_progress)
+    tick = progress.stage("align", len(read.sessions), "sessions")
+    settings = Settings(config.align_min_evidence, config.align_question_rank, config.align_unanswered_below)
+    try:
+        report = import_sessions(kb, read.sessions, searcher, settings, args.dry_run, args.before, tick)
+    except (ValueError, OSError) as exc:
+        progress.finish()
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    progress.finish()
+    print(f"read {read.rows} messages in {len(read.sessions)} sessions ({read.skipped_media} images/stickers/empty "
+          f"skipped, {len(read.problems)} malformed rows skipped)")
+    print(report.summary())
+    if report.path:
+        print("next: review the new wordings (state: suggested/accepted/rejected), then python -m indexer build")
     return EXIT_OK
 
 

@@ -9,12 +9,13 @@ import datetime as dt
 import hashlib
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 from .assist_data import parse_assist
 from .frontmatter import split_front_matter as _split_front_matter, text_of as _text
+from .learned import FILE as LEARNED_FILE, FOLDER as LEARNED_FOLDER, Learned, read_learned
 from .markdown_text import markdown_to_text
 from .records import Article, Diagnostic, Section, sha256_text
 from .scope_data import parse_scope
@@ -33,6 +34,7 @@ class ParsedKB:
     content_hash: str  # over every source file, names included (the triage data's too)
     assist: dict | None = None  # the triage data of <kb>/_assist (see assist_data.py), when there is one
     scope: tuple[tuple[str, str], ...] = ()  # (topic, example) the shop does not handle (see scope_data.py)
+    learned: Learned = field(default_factory=Learned)  # wordings mined from the shop's chats (see learned.py)
 
     @property
     def errors(self) -> tuple[Diagnostic, ...]:
@@ -80,8 +82,20 @@ def parse_kb(kb: Path, today: dt.date | None = None,
     scope, found = parse_scope(kb)
     diagnostics.extend(found)
     hasher.update(b"_scope\0" + json.dumps(scope, ensure_ascii=False).encode())
+    learned, found, learned_hash = read_learned(kb)
+    diagnostics.extend(found)
+    diagnostics.extend(_unknown_learned_articles(learned, {a.id for a in articles}))
+    if learned_hash:
+        hasher.update(b"_learned\0" + learned_hash.encode())
     diagnostics.sort(key=lambda d: (d.path, d.line))
-    return ParsedKB(tuple(articles), tuple(diagnostics), hasher.hexdigest(), assist, scope)
+    return ParsedKB(tuple(articles), tuple(diagnostics), hasher.hexdigest(), assist, scope, learned)
+
+
+def _unknown_learned_articles(learned: Learned, ids: set[str]) -> list[Diagnostic]:
+    """A learned wording of an article since removed or renamed: a warning (unused), not an error."""
+    return [Diagnostic(f"{LEARNED_FOLDER}/{LEARNED_FILE}", 1, "warning",
+                       f"wordings of {article!r}, which is no article of the KB: unused")
+            for article in sorted(set(learned.wordings) - ids)]
 
 
 def _hidden(path: Path, root: Path) -> bool:

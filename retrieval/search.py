@@ -9,6 +9,7 @@ calibrated confidence. Each article is shown once with its best section.
 """
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import time
 from dataclasses import dataclass
@@ -44,6 +45,12 @@ class Searcher:
         self.lexicon = PinyinLexicon.of_index(index)
         self.model = LearnedRanker.of_index(index) if config.ranker == "learned" else None
         self.scope = Scope.of_index(index)
+
+    def on(self, day: dt.date) -> "Searcher":
+        """The same index judged on another day (a past chat's), sharing everything loaded."""
+        other = copy.copy(self)
+        other.today = lambda: day
+        return other
 
     @property
     def articles(self):

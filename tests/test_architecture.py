@@ -7,7 +7,7 @@ from core import sources
 from tests.helpers import ROOT
 
 # Lowest first. A package may import from its own layer's package and from lower layers only.
-LAYERS = {"core": 0, "indexer": 1, "storage": 1, "retrieval": 2, "assist": 3, "report": 4, "server": 5, "eval": 5,
+LAYERS = {"core": 0, "indexer": 1, "storage": 1, "retrieval": 2, "assist": 3, "learn": 3, "report": 4, "server": 5, "eval": 5,
           "bench": 6}
 # Command-line entry points compose the layers (the build CLI passes the query-time trainer to the build
 # job), so they sit on top, whatever package holds them.

@@ -16,7 +16,7 @@ def test_build_publishes_a_complete_manifest(built, tmp_path):
     assert current_version(root) == built.version == manifest["version"]
     assert manifest["format_version"] == store.FORMAT_VERSION
     assert manifest["embedder"] == {"id": "hash/char-ngrams@256", "dim": 256}
-    assert manifest["chunking"] == {"strategy": "section+sentence", "max_chars": 300, "phrasings": "title+questions"}
+    assert manifest["chunking"] == {"strategy": "section+sentence", "max_chars": 300, "phrasings": "title+questions+learned", "learned_min_support": 2}
     assert manifest["counts"] == {"articles": 6, "chunks": 8, "phrasings": 18, "assist_examples": DEFAULT_EXAMPLES,
                                   "scope_examples": DEFAULT_SCOPE}
     assert len(manifest["kb"]["content_hash"]) == 64

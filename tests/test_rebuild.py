@@ -174,7 +174,8 @@ def test_progress_in_a_log_is_a_few_plain_lines_one_per_stage(kb_copy, tmp_path,
     assert cli.main(["build", "--kb", str(kb_copy), "--out", str(tmp_path / "index"), "--embedder", "hash"]) == 0
     err = capsys.readouterr().err  # pytest's capture is not a terminal
     assert "\r" not in err
-    stages = [line.split()[1] for line in err.splitlines() if line.startswith("build: ")]
+    # one closing line per stage (a stage slower than 2 s on a busy machine adds quarter lines before it)
+    stages = [line.split()[1] for line in err.splitlines() if line.startswith("build: ") and "%)" not in line]
     assert stages == ["parse", "chunk", "embed", "bm25", "write", "train", "publish"]
     assert f"build: embed {26 + BUILT_IN_TEXTS}/{26 + BUILT_IN_TEXTS} texts in " in err
 
