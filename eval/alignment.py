@@ -106,7 +106,7 @@ def open_searcher(kb: Path, index: str | None, config, as_of: dt.date | None):
     from indexer.embed import create_embedder
     from indexer.store import load_index
     from retrieval import QueryEncoder, Searcher
-    from retrieval.train import trainers_for
+    from assist.train import trainers_for
 
     embedder = create_embedder(config)
     root = Path(index) if index else Path(tempfile.mkdtemp(prefix="kbs-align-"))

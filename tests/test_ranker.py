@@ -13,7 +13,7 @@ from retrieval import Query, QueryEncoder, Searcher, arms
 from retrieval.catalog import Catalog
 from retrieval.features import CANDIDATE_FEATURES
 from retrieval.model import RANKER_FILE, ModelLoadError
-from retrieval.train import trainers_for
+from retrieval.train import ranker_trainers
 from tests.helpers import FIXTURES, ROOT, TODAY
 
 
@@ -22,7 +22,7 @@ def trained(tmp_path_factory):
     """The shipped KB (183 phrasings) with the fake embedder and the ranker trained on it."""
     root = tmp_path_factory.mktemp("trained")
     config = cfg.load({"embedder": "hash"}, environ={})
-    report = build(ROOT / "kb", root, HashEmbedder(), config, trainers=trainers_for(config))
+    report = build(ROOT / "kb", root, HashEmbedder(), config, trainers=ranker_trainers(config))
     return root, config, report
 
 
@@ -69,7 +69,7 @@ def test_a_damaged_or_foreign_model_is_refused(trained, tmp_path):
 
 def test_a_kb_too_small_to_learn_from_keeps_the_hand_set_fusion(tmp_path):
     config = cfg.load({"embedder": "hash"}, environ={})
-    build(FIXTURES / "kb", tmp_path / "idx", HashEmbedder(), config, trainers=trainers_for(config))
+    build(FIXTURES / "kb", tmp_path / "idx", HashEmbedder(), config, trainers=ranker_trainers(config))
     assert "models" not in read_manifest(resolve(tmp_path / "idx")) or \
         not read_manifest(resolve(tmp_path / "idx"))["models"]
     assert Searcher(load_index(tmp_path / "idx"), None, config).model is None
@@ -94,10 +94,10 @@ def test_an_index_trained_by_other_code_or_settings_is_stale(trained):
     root, config, _ = trained
     manifest, parsed = read_manifest(resolve(root)), parse_kb(ROOT / "kb")
     embedder = HashEmbedder()
-    assert is_current(manifest, parsed, embedder, config, trainers_for(config))
+    assert is_current(manifest, parsed, embedder, config, ranker_trainers(config))
     assert not is_current(manifest, parsed, embedder, config, {})
     other = config.replace(ranker_training_queries=50)
-    assert not is_current(manifest, parsed, embedder, other, trainers_for(other))
+    assert not is_current(manifest, parsed, embedder, other, ranker_trainers(other))
 
 
 def test_serving_a_learned_ranker_imports_neither_lightgbm_nor_scikit_learn(trained):

@@ -11,7 +11,7 @@ from indexer.embed import HashEmbedder
 from indexer.bm25 import FILES as BM25_FILES
 from indexer.store import load_index, read_manifest, resolve
 from retrieval.model import RANKER_FILE
-from retrieval.train import trainers_for
+from retrieval.train import ranker_trainers
 from tests.helpers import BUILT_IN_TEXTS, ROOT
 
 
@@ -72,12 +72,12 @@ def test_a_reused_ranker_is_byte_identical_to_retraining(tmp_path):
     config = cfg.load({"embedder": "hash"}, environ={})
     kb, root = tmp_path / "kb", tmp_path / "index"
     shutil.copytree(ROOT / "kb", kb)
-    trained = build(kb, root, HashEmbedder(), config, trainers=trainers_for(config))
-    reused = build(kb, root, HashEmbedder(), config, trainers=trainers_for(config))
+    trained = build(kb, root, HashEmbedder(), config, trainers=ranker_trainers(config))
+    reused = build(kb, root, HashEmbedder(), config, trainers=ranker_trainers(config))
     entry = read_manifest(resolve(root))["models"]["ranker"]
     assert entry["reused_from"] == trained.version and reused.training_seconds < 0.5
     assert (reused.path / RANKER_FILE).read_bytes() == (trained.path / RANKER_FILE).read_bytes()
-    again = build(kb, tmp_path / "fresh", HashEmbedder(), config, trainers=trainers_for(config))
+    again = build(kb, tmp_path / "fresh", HashEmbedder(), config, trainers=ranker_trainers(config))
     assert (again.path / RANKER_FILE).read_bytes() == (reused.path / RANKER_FILE).read_bytes()
     assert json.loads((reused.path / "manifest.json").read_text("utf-8"))["files"][RANKER_FILE] == \
         json.loads((trained.path / "manifest.json").read_text("utf-8"))["files"][RANKER_FILE]
