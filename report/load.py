@@ -14,7 +14,8 @@ from .sources import Sources
 
 @dataclass(frozen=True)
 class Asked:
-    """One answered question (a query-log row); ``question`` is masked."""
+    """One answered question (a query-log row); ``question`` masked again here (masking a masked text
+    changes nothing; a row an older version stored may hold what today's masking catches)."""
 
     day: dt.date
     question: str
@@ -29,8 +30,7 @@ class Asked:
 
 @dataclass(frozen=True)
 class Reaction:
-    """One agent's feedback event: ``up``, ``down``, ``copy`` or ``gap``; ``question`` masked here,
-    since the feedback table keeps what the sidebar sent."""
+    """One agent's feedback event: ``up``, ``down``, ``copy`` or ``gap``; ``question`` masked again here."""
 
     day: dt.date
     question: str
@@ -53,7 +53,7 @@ def load_traffic(sources: Sources, period: Period) -> Traffic:
     since, until = period.bounds()
     log = {name: i for i, name in enumerate(querylog_table.COLUMNS)}
     asked = tuple(
-        Asked(period.day_of(row[log["at"]]), row[log["question"]], tuple(json.loads(row[log["top_ids"]] or "[]")),
+        Asked(period.day_of(row[log["at"]]), mask(row[log["question"]]), tuple(json.loads(row[log["top_ids"]] or "[]")),
               bool(row[log["confident"]]), row[log["latency_ms"]], row[log["intent"]] or None,
               row[log["urgency"]] or None, row[log["emotion"]] or None, row[log["out_of_scope"]] or None)
         for row in sources.query_log.rows(since, until))

@@ -63,3 +63,55 @@ def test_numbers_typed_together_or_full_width_are_masked_too(text, masked):
     """Hostile review: a digit run over 24 digits was stored whole (the README says 11 or more digits), and
     full-width digits (Chinese IMEs type them) matched no pattern. The rest of the text stays as typed."""
     assert mask(text) == masked
+
+
+# The table in docs/privacy.md, one row a test: what is masked, typed the way people type it.
+@pytest.mark.parametrize("text, masked", [
+    # a bank card: grouped, dashed, Luhn-valid → [卡号]; a 16-digit number that fails Luhn is still masked
+    ("card 4111-1111-1111-1111", "card [卡号]"),
+    ("卡号 6228 4800 0000 0000 018 退到哪", "卡号 [卡号] 退到哪"),
+    ("我的卡号 6222 0212 3456 7890 退款退到哪", "我的卡号 [单号] 退款退到哪"),
+    # a resident ID in groups; the check digit wrong (a typo) is still an ID
+    ("身份证 110101 19900307 4578", "身份证 [身份证号]"),
+    ("身份证 11010519491231002X", "身份证 [身份证号]"),
+    # a phone read out in Chinese digits, with 幺, in groups with dots, zero-width characters between digits
+    ("手机号一三八一二三四五六七八", "手机号138****5678"),
+    ("电话幺三九 一二三四 五六七八", "电话139****5678"),
+    ("138.1234.5678 打我", "138****5678 打我"),
+    ("手机138\u200b1234\u200b5678", "手机138****5678"),
+    ("手机１３８　１２３４　５６７８", "手机138****5678"),
+    # phones with brackets and country codes: libphonenumber's matcher
+    ("电话(0571) 8888-6666", "电话[电话]"),
+    ("+86 (139) 1234 5678", "139****5678"),
+    # WeChat and QQ ids after their keywords (the keyword and what joins it stay)
+    ("加我微信 zhang_san88 发你", "加我微信 [微信号] 发你"),
+    ("vx：abc12345", "vx：[微信号]"),
+    ("WX号是 Li-Si_2026 谢谢", "WX号是 [微信号] 谢谢"),
+    ("QQ 123456789 联系", "QQ [QQ号] 联系"),
+    ("qq号:12345678901", "qq号:[QQ号]"),
+    ("扣扣 88886666", "扣扣 [QQ号]"),
+    # control characters and bidirectional overrides are removed
+    ("退款\x1b[2J到哪\x07了", "退款[2J到哪了"),
+    ("abc\u202edcba\x00", "abcdcba"),
+])
+def test_numbers_as_people_type_them_are_masked(text, masked):
+    """Hostile probe (issue 26 §2): these were stored in clear in the query log, feedback, exports and report."""
+    assert mask(text) == masked
+
+
+@pytest.mark.parametrize("text", [
+    "七天无理由退货吗", "2026-11-22 13:45 下单的", "价格 199 - 299 之间", "一百二十三元能便宜点吗",
+    "尺码 165 55 穿哪个", "我的微信支付扣款了", "QQ音乐会员", "vx 支付可以吗", "2026.11.22 到货",
+    "一二三四五件", "emoji 😀 and ZWJ 👨‍👩‍👧",
+])
+def test_look_alikes_stay_as_typed(text):
+    assert mask(text) == text
+
+
+@pytest.mark.parametrize("text", [
+    "我的卡号 6222 0212 3456 7890 退款退到哪", "身份证 110101 19900307 4578", "手机号一三八一二三四五六七八",
+    "加我微信 zhang_san88", "订单 DY2026112212345678 要退款", "地址：杭州市西湖区阳光小区5栋2单元301室",
+])
+def test_masking_is_idempotent(text):
+    """Exports mask again what they read (rows stored by an older version): a masked text must stay the same."""
+    assert mask(mask(text)) == mask(text)

@@ -105,7 +105,7 @@ def test_export_is_disabled_without_a_token(client):
 
 def test_export_streams_masked_rows_with_formula_cells_neutralised(triage_app):
     client = triage_app.test_client()
-    for question in ("=HYPERLINK(\"http://evil.example\")", f"+{PHONE} 的订单", "退款多久"):
+    for question in ("=HYPERLINK(\"http://evil.example\")", f"-{PHONE} 的订单", "退款多久"):
         assert client.post("/v1/suggest", json={"question": question}).status_code == 200
     log = triage_app.extensions["kbs_stores"].query_log
     assert log.flush()
@@ -114,7 +114,7 @@ def test_export_streams_masked_rows_with_formula_cells_neutralised(triage_app):
     assert response.headers["Cache-Control"] == "no-store"
     table = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
     assert table[0] == list(querylog.COLUMNS)
-    assert [row[3] for row in table[1:]] == ["'=HYPERLINK(\"http://evil.example\")", "'+139****5678 的订单", "退款多久"]
+    assert [row[3] for row in table[1:]] == ["'=HYPERLINK(\"http://evil.example\")", "'-139****5678 的订单", "退款多久"]
 
 
 def test_readyz_reports_the_query_log(app, client):

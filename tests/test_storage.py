@@ -170,11 +170,13 @@ def test_export_streams_csv_in_pieces_with_formula_cells_neutralised(backend):
     assert sum(piece.count("\n") for piece in pieces) == 1201
 
 
-def test_nul_is_stored_as_a_replacement_character(backend):
-    stores = logged(backend, [entry("发\x00货")])
-    stores.feedback.add(FeedbackEvent("发\x00货", "gap", None, None))
-    assert [r[3] for r in stores.query_log.rows()] == ["发\ufffd货"]
-    assert [r[2] for r in stores.feedback.rows()] == ["发\ufffd货"]
+def test_control_characters_are_removed_before_storing(backend):
+    """NUL (PostgreSQL text cannot hold it), ESC and BEL (a terminal runs them when an export is cat'ed)."""
+    stores = logged(backend, [entry("发\x00\x1b[2J货\x07")])
+    stores.feedback.add(FeedbackEvent("发\x00货\x07", "gap", None, None))
+    assert [r[3] for r in stores.query_log.rows()] == ["发[2J货"]
+    assert [r[2] for r in stores.feedback.rows()] == ["发货"]
+    assert storable(("a\x00b", 1)) == ("a\ufffdb", 1)  # any other text: the same on both backends
 
 
 def planted() -> dict[str, str]:
