@@ -109,13 +109,15 @@ def test_prose_lines_are_wrapped():
     assert not long, "\n".join(long)
 
 
-def test_the_developers_page_draws_the_true_layers():
-    """docs/developers.md draws the layers lowest first (``a, b`` share a layer), as LAYERS has them."""
-    text = (ROOT / "docs" / "developers.md").read_text(encoding="utf-8")
-    drawn = re.search(r"^`(core → [^`]*)`$", text, re.M)
-    assert drawn, "docs/developers.md lost its layer line"
-    layers = [sorted(p.strip() for p in group.split(",")) for group in drawn.group(1).split("→")]
+def test_the_pages_draw_the_true_layers():
+    """Where a page draws the layers (a line `core → …`, lowest first, ``a, b`` sharing a layer), they are LAYERS;
+    the README and docs/developers.md must draw them."""
     by_rank: dict[int, list[str]] = {}
     for package, rank in LAYERS.items():
         by_rank.setdefault(rank, []).append(package)
-    assert layers == [sorted(by_rank[r]) for r in sorted(by_rank)], drawn.group(1)
+    true = [sorted(by_rank[r]) for r in sorted(by_rank)]
+    drawn = {page.name: re.findall(r"^`(core → [^`]*)`$", page.read_text(encoding="utf-8"), re.M) for page in PAGES}
+    assert drawn["README.md"] and drawn["developers.md"], "the README or docs/developers.md lost its layer line"
+    for name, lines in drawn.items():
+        for line in lines:
+            assert [sorted(p.strip() for p in group.split(",")) for group in line.split("→")] == true, (name, line)
