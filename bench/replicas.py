@@ -1,4 +1,4 @@
-"""Two replicas against one, sharing one PostgreSQL: the "Scaling out" figures of the README.
+"""Two replicas against one, sharing one PostgreSQL: the "Two replicas against one" figures of docs/performance.md.
 
     python -m bench.replicas [--kb kb] [--index index] [--clients 8] [--seconds 10] [--rounds 3] [--questions 1000]
                              [--pin] [--database-url URL]

@@ -66,7 +66,7 @@ class Config:
     weight_bm25: float = _setting(1.0, "Fusion weight of the BM25 arm.")
     weight_questions: float = _setting(2.0, "Fusion weight of the questions: phrasing arm; question-to-question "
                                             "similarity is the strongest single signal on both eval sets "
-                                            "(see README, Eval).")
+                                            "(see docs/evaluation.md).")
     ranker: str = _setting("learned", "How candidates are ranked: 'learned' uses the model the build trained "
                                       "on the KB's own phrasings (falls back to rrf when the index has none); "
                                       "'rrf' is the hand-set fusion.", ("learned", "rrf"))
@@ -94,7 +94,7 @@ class Config:
         0.5, "When a question names a product, articles about other products have their score divided by "
              "(1 + this).")
     confidence_bias: float = _setting(-60.034, "Confidence model (logistic): intercept. Fitted by python -m eval "
-                                             "--folds on a labeled set; see README, Confidence.")
+                                             "--folds on a labeled set; see docs/developers.md, Confidence.")
     confidence_weight_evidence: float = _setting(
         67.91, "Confidence model: weight of the top article's evidence (mean of its best section and phrasing cosines).")
     confidence_weight_coverage: float = _setting(
@@ -313,7 +313,7 @@ def _show(value: Any) -> str:
 
 
 def markdown_table() -> str:
-    """The settings table embedded in the README (a test keeps them in sync)."""
+    """The settings table embedded in docs/operators.md (a test keeps them in sync)."""
     rows = ["| setting | env var | default | what it does |", "|---|---|---|---|"]
     for s in SETTINGS:
         rows.append(f"| `{s.name}` | `{s.env_var}` | `{_show(s.default)}` | {s.help} |")

@@ -9,7 +9,7 @@ section and to a known phrasing), how much of the question's IDF weight the
 article covers (an out-of-scope question shares a word or two, not its
 substance), and whether the question is in another script than the KB. Its
 weights and threshold are settings, fitted on labeled questions out of fold by
-``python -m eval --folds`` (README, Confidence).
+``python -m eval --folds`` (docs/developers.md, Confidence).
 """
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Hostile-client review of the report endpoint, the storage and the serving changes of issues 13-14:
-each test is a probe that found a real problem (see README, Security and limits)."""
+each test is a probe that found a real problem (see docs/operators.md, Security and limits)."""
 import pytest
 
 from report import PeriodError, parse_period

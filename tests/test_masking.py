@@ -60,7 +60,7 @@ def test_masking_is_linear_on_hostile_text():
     ("电话１３９-1234-５６７８吗？", "电话139****5678吗？"),
 ])
 def test_numbers_typed_together_or_full_width_are_masked_too(text, masked):
-    """Hostile review: a digit run over 24 digits was stored whole (the README says 11 or more digits), and
+    """Hostile review: a digit run over 24 digits was stored whole (docs/operators.md says 11 or more digits), and
     full-width digits (Chinese IMEs type them) matched no pattern. The rest of the text stays as typed."""
     assert mask(text) == masked
 

@@ -2,7 +2,7 @@
 real server process: the token asked for and kept in sessionStorage, never in a URL; the report shown under
 the strict CSP with no violation; a question with <script> shown as text.
 
-``shoot`` also takes the README's screenshot (docs/report.png) from a demo server:
+``shoot`` also takes the editors' page's screenshot (docs/report.png) from a demo server:
     python -c "from tests.test_report_browser import shoot; shoot('http://127.0.0.1:8080', '<token>', '2026-11-16',
                                                                 'docs/report.png', until='2026-11-23')"
 """
@@ -67,7 +67,7 @@ def server(tmp_path_factory, server_process):
     plant(config)
     plant(config, log=[("2026-11-19T02:00:00", HOSTILE, ["shipping-time"], False, 5, "物流", "high", "angry")],
           feedback=[])
-    os.environ["KBS_ADMIN_TOKEN"] = TOKEN  # by environment, as the README says; the child inherits it
+    os.environ["KBS_ADMIN_TOKEN"] = TOKEN  # by environment, as docs/operators.md says; the child inherits it
     try:
         process = server_process(tmp / "index", "--embedder", "hash", "--reload-interval", "0", "--query-log", "off",
                                  "--query-log-db", config.query_log_db, "--feedback-db", config.feedback_db, cwd=tmp)
