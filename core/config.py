@@ -177,6 +177,12 @@ class Config:
              "Retry-After. 0 disables (e.g. behind a proxy, where every agent shares one address).")
     rate_limit_burst_kib: float = _setting(256.0, "Most KiB a client may spend at once (the bucket's size).")
     feedback_db: str = _setting("feedback.sqlite3", "SQLite file where agents' feedback is appended.")
+    feedback_window_hours: float = _setting(
+        24.0, "Feedback is accepted on an answer served at most this many hours ago (it names the answer's "
+              "request_id); older, or never served, gets 404 unknown_request.")
+    served_memory: int = _setting(
+        20000, "Answers each server process remembers for their feedback (request id, question, the articles "
+               "shown); past that, or after a restart or from another replica, the query log is asked.")
     query_log: bool = _setting(True, "Append every answered question (masked), its top articles, confidence, "
                                      "latency and triage labels to the query log, from a background thread.")
     query_log_db: str = _setting("querylog.sqlite3", "SQLite file of the query log (append-only).")
@@ -295,8 +301,8 @@ def add_arguments(parser: argparse.ArgumentParser, names: tuple[str, ...]) -> No
     """Expose the named settings as --flags; unset flags leave env/defaults alone."""
     for name in names:
         s = setting(name)
-        kwargs: dict[str, Any] = {"dest": name, "default": None,
-                                  "help": f"{s.help} [env {s.env_var}, default {_show(s.default)}]"}
+        shown = f"{s.help} [env {s.env_var}, default {_show(s.default)}]"
+        kwargs: dict[str, Any] = {"dest": name, "default": None, "help": shown.replace("%", "%%")}  # argparse formats help
         if s.choices:
             kwargs["choices"] = s.choices
         parser.add_argument("--" + name.replace("_", "-"), **kwargs)

@@ -61,13 +61,13 @@ class Outcome:
     confidence: float
     took_ms: float
     signals: tuple[float, ...] = ()  # the confidence model's inputs (retrieval.confidence.SIGNALS)
-    vetoed: bool = False  # never confident, whatever the model (retrieval.confidence.vetoed)
+    vetoed: bool = False  # never confident, whatever the model (retrieval.confidence.veto)
 
     @classmethod
     def of(cls, question: Question, result: SearchResult) -> "Outcome":
         return cls(question, tuple(s.article_id for s in result.suggestions), result.confident,
                    result.confidence, result.took_ms, tuple(result.signals.values()),
-                   confidence.vetoed(result.suggestions, result.out_of_scope))
+                   result.unconfident_reason not in (None, confidence.BELOW_THRESHOLD))
 
 
 def load_questions(path: Path, known_ids: Iterable[str] | None = None) -> list[Question]:

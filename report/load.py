@@ -61,5 +61,5 @@ def load_traffic(sources: Sources, period: Period) -> Traffic:
     reactions = tuple(
         Reaction(period.day_of(row[fb["at"]]), mask(row[fb["question"]]), row[fb["article_id"]] or None,
                  row[fb["action"]])
-        for row in sources.feedback.rows(since, until))
+        for row in sources.feedback.rows(since, until) if feedback_table.tied(row))  # untied: counted nowhere
     return Traffic(period, asked, reactions)

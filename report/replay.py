@@ -121,10 +121,11 @@ def replay(server: str, visits: list[Visit], config: cfg.Config, rng: random.Ran
                     tuple(s["score"] for s in result["suggestions"]), result["confident"], result["confidence"],
                     result["index_version"], result["took_ms"],
                     *((triage["intent"]["label"], triage["urgency"]["label"], triage["emotion"]["label"],
-                       triage["handoff"]["needed"], triage["handoff"]["reason"]) if triage else ())))
-                for action in react(visit.seed, top, result["confident"], rng):
+                       triage["handoff"]["needed"], triage["handoff"]["reason"]) if triage else ()),
+                    request_id=result["request_id"]))
+                for action in react(visit.seed, top, result["confident"], rng):  # tied to the answer, as a server's
                     sources.feedback.add(FeedbackEvent(visit.text, action.action, action.article_id,
-                                                       result["index_version"]),
+                                                       result["index_version"], result["request_id"]),
                                          at=visit.at + dt.timedelta(seconds=action.delay_s))
                     events += 1
         if not sources.query_log.flush(timeout=60):

@@ -19,9 +19,12 @@ from core.arms import DENSE, QUESTIONS
 from core.config import Config
 from indexer.pinyin import has_han
 
+from . import substance
 from .catalog import Catalog
 from .features import CANDIDATE_FEATURES, Candidates
 from .types import OutOfScope, Suggestion
+
+BELOW_THRESHOLD = "below_threshold"
 
 SIGNALS = ("evidence", "coverage", "foreign")
 _COVERAGE = CANDIDATE_FEATURES.index("idf_coverage")
@@ -49,13 +52,24 @@ def probability(values: tuple[float, ...], bias: float, coefficients: tuple[floa
     return 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0)))
 
 
-def vetoed(suggestions: tuple[Suggestion, ...], out_of_scope: OutOfScope | None) -> bool:
-    """Never confident, whatever the model says: nothing to send, an ended article first, or a question
+def veto(suggestions: tuple[Suggestion, ...], out_of_scope: OutOfScope | None, text: str) -> str | None:
+    """Why the answer is never confident, whatever the model says, or None: a message with no word in it
+    or only a greeting (``retrieval.substance``), nothing to send, an ended article first, or a question
     nearer to something the shop does not handle (``retrieval.scope``). The eval harness applies the
     same veto to the models it fits."""
-    return not suggestions or suggestions[0].expired or out_of_scope is not None
+    if (lacking := substance.lacking(text)) is not None:
+        return lacking
+    if not suggestions:
+        return "no_suggestions"
+    if suggestions[0].expired:
+        return "ended_first"
+    return "out_of_scope" if out_of_scope is not None else None
 
 
-def is_confident(suggestions: tuple[Suggestion, ...], value: float, config: Config,
-                 out_of_scope: OutOfScope | None = None) -> bool:
-    return not vetoed(suggestions, out_of_scope) and value >= config.confidence_threshold
+def unconfident_reason(suggestions: tuple[Suggestion, ...], value: float, config: Config, text: str,
+                       out_of_scope: OutOfScope | None = None) -> str | None:
+    """None when the suggestions are worth sending; else why not (a veto, or ``below_threshold``)."""
+    vetoed = veto(suggestions, out_of_scope, text)
+    if vetoed is not None:
+        return vetoed
+    return None if value >= config.confidence_threshold else BELOW_THRESHOLD

@@ -103,10 +103,11 @@ class Searcher:
         if not include_expired:
             suggestions = self._ended_first(query, suggestions, vector, words, today)
         outside = self.scope.judge(query.text, vector, suggestions, self.config.scope_margin)
-        confident = confidence.is_confident(suggestions, value, self.config, outside)
-        return SearchResult(suggestions, confident, value, self.index.version,
+        reason = confidence.unconfident_reason(suggestions, value, self.config, query.text, outside)
+        return SearchResult(suggestions, reason is None, value, self.index.version,
                             (time.perf_counter() - started) * 1000.0, words.mentioned,
-                            signals=dict(zip(confidence.SIGNALS, signals)), vector=vector, out_of_scope=outside)
+                            signals=dict(zip(confidence.SIGNALS, signals)), vector=vector, out_of_scope=outside,
+                            unconfident_reason=reason)
 
     def lexical(self, query: Query, text: str, wanted: tuple[str, ...]) -> "Words":
         """What the question's words give, no vector needed: its terms, every chunk's BM25, the products named."""

@@ -79,4 +79,5 @@ class SearchResult:
     signals: Mapping[str, float] = field(default_factory=dict)  # what the confidence was computed from
     vector: np.ndarray | None = field(default=None, repr=False, compare=False)  # the query embedding, for triage
     out_of_scope: OutOfScope | None = None  # what the shop does not handle, when the question is nearer to it
+    unconfident_reason: str | None = None  # why not confident (retrieval.confidence.unconfident_reason)
 

@@ -12,6 +12,7 @@ from report import stylesheet
 from retrieval import Searcher
 
 from storage import querylog
+from storage.feedback import FeedbackEvent
 from storage.stores import Stores
 
 from . import guard, payloads
@@ -43,9 +44,14 @@ def _searcher() -> Searcher:
     return _assistant().searcher
 
 
-def _result(answer: Answer) -> dict:
+def _served():
+    return current_app.extensions["kbs_served"]
+
+
+def _result(answer: Answer, request_id: str) -> dict:
     result = answer.result
     return {
+        "request_id": request_id,
         "suggestions": [
             {**{f.name: getattr(s, f.name) for f in dataclasses.fields(s)}, "scores": dict(s.scores),
              "highlights": [list(h) for h in s.highlights], "products": list(s.products),
@@ -54,6 +60,7 @@ def _result(answer: Answer) -> dict:
         ],
         "confident": result.confident,
         "confidence": result.confidence,
+        "unconfident_reason": result.unconfident_reason,
         "out_of_scope": dataclasses.asdict(result.out_of_scope) if result.out_of_scope else None,
         "products_detected": list(result.products_detected),
         "triage": answer.triage.to_json() if answer.triage else None,
@@ -68,11 +75,17 @@ def _deadline() -> float:
     return time.monotonic() + _config().deadline_s
 
 
-def _log(question: str, answer: Answer, latency_ms: float, endpoint: str) -> None:
+def _log(question: str, answer: Answer, latency_ms: float, endpoint: str, request_id: str) -> None:
     """Hand the answer to the query log's writer thread (masked there); returns at once."""
     query_log = _stores().query_log
     if query_log.enabled:
-        query_log.record(querylog.entry_of(answer, question, latency_ms, endpoint))
+        query_log.record(querylog.entry_of(answer, question, latency_ms, endpoint, request_id))
+
+
+def _remember(question: str, answer: Answer) -> str:
+    """The request id the feedback on this answer names (``server.served``)."""
+    result = answer.result
+    return _served().remember(question, tuple(s.article_id for s in result.suggestions), result.index_version)
 
 
 @bp.post("/v1/suggest")
@@ -84,8 +97,9 @@ def suggest():
     query = payloads.suggest_query(body, config.max_question_chars)
     turns = payloads.conversation(body, config.max_conversation_turns, config.max_turn_chars)
     answer = _assistant().answer(query, turns, deadline=deadline)
-    _log(query.text, answer, (time.perf_counter() - started) * 1000, "suggest")
-    return jsonify(_result(answer))
+    request_id = _remember(query.text, answer)
+    _log(query.text, answer, (time.perf_counter() - started) * 1000, "suggest", request_id)
+    return jsonify(_result(answer, request_id))
 
 
 @bp.post("/v1/suggest/batch")
@@ -97,9 +111,11 @@ def suggest_batch():
     started = time.perf_counter()
     assistant = _assistant()
     answers = [assistant.answer(q, deadline=deadline) for q in queries]
-    for query, answer in zip(queries, answers):  # each question its own row, with its own search time
-        _log(query.text, answer, answer.took_ms, "batch")
-    return jsonify({"results": [_result(a) for a in answers], "index_version": assistant.searcher.index.version,
+    request_ids = [_remember(q.text, a) for q, a in zip(queries, answers)]
+    for query, answer, request_id in zip(queries, answers, request_ids):  # each question its own row and time
+        _log(query.text, answer, answer.took_ms, "batch", request_id)
+    return jsonify({"results": [_result(a, r) for a, r in zip(answers, request_ids)],
+                    "index_version": assistant.searcher.index.version,
                     "took_ms": round((time.perf_counter() - started) * 1000, 3)})
 
 
@@ -134,10 +150,18 @@ def facets():
 
 @bp.post("/v1/feedback")
 def feedback():
-    event = payloads.feedback_event(payloads.json_body(request), _config().max_question_chars)
-    if event.article_id is not None and event.article_id not in _searcher().articles:
-        raise ApiError(400, "invalid_request", f"no article with id {event.article_id!r} in the index being served")
-    return jsonify({"id": _stores().feedback.add(event)}), 201
+    """A vote on an answer that was served: its request_id, one of its articles; one vote per (request,
+    article, action): the same vote again is 200 with the first one's id."""
+    vote = payloads.feedback_vote(payloads.json_body(request), _config().max_question_chars)
+    served = _served().find(vote.request_id)
+    if served is None:
+        raise ApiError(404, "unknown_request", f"no answer with request_id {vote.request_id!r} was served here in "
+                                               f"the last {_config().feedback_window_hours:g} hours")
+    if vote.article_id is not None and vote.article_id not in served.article_ids:
+        raise ApiError(422, "not_suggested", f"the answer {vote.request_id!r} did not suggest {vote.article_id!r}")
+    event = FeedbackEvent(served.question, vote.action, vote.article_id, served.index_version, vote.request_id)
+    row_id, new = _stores().feedback.vote(event)
+    return jsonify({"id": row_id, "duplicate": not new}), 201 if new else 200
 
 
 @bp.get("/v1/feedback/export")

@@ -17,6 +17,7 @@ from storage.stores import open_stores
 from . import errors, guard
 from .holder import IndexHolder
 from .reports import ReportJobs
+from .served import ServedAnswers
 
 
 # CORS applies to these paths only, never to the admin endpoints (customers' text).
@@ -60,7 +61,9 @@ def create_app(config: cfg.Config | None = None, searcher: Searcher | None = Non
     app.json.sort_keys = False
     app.extensions["kbs_config"] = config
     # first: a wrong database_url or an unreachable server stops the start before any model loads
-    app.extensions["kbs_stores"] = open_stores(config)
+    app.extensions["kbs_stores"] = stores = open_stores(config)
+    app.extensions["kbs_served"] = ServedAnswers(config.served_memory, config.feedback_window_hours * 3600,
+                                                 stores.query_log)
 
     if searcher is not None:
         holder = IndexHolder(Path(config.index_dir), searcher.encoder, config, today, searcher=searcher)

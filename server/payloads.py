@@ -5,6 +5,7 @@ import datetime as dt
 import json
 import math
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Request
@@ -13,10 +14,11 @@ from assist import ROLES, Turn
 from report import Period, PeriodError, parse_period
 from report.period import DEFAULT_DAYS
 from retrieval import ARMS, Query
+from retrieval import substance
 from retrieval.fusion import METHODS as FUSION_METHODS
 
 from .errors import ApiError
-from storage.feedback import ACTIONS, FeedbackEvent
+from storage.feedback import ACTIONS
 
 TOP_K_RANGE = (1, 20)
 MAX_INDEX_VERSION_CHARS = 100
@@ -81,7 +83,7 @@ def question_text(value: Any, max_chars: int, field: str = "question") -> str:
         raise ApiError(400, "invalid_request", f"'{field}' is required")
     if not isinstance(value, str):
         raise ApiError(400, "invalid_request", f"'{field}' must be a string")
-    if not value.strip():
+    if not substance.visible(value):  # str.strip() keeps zero-width characters and the BOM
         raise ApiError(400, "invalid_request", f"'{field}' is empty")
     if len(value) > max_chars:
         raise ApiError(413, "question_too_long", f"'{field}' has {len(value)} characters; the limit is {max_chars}")
@@ -153,7 +155,7 @@ def conversation(body: dict, max_turns: int, max_chars: int) -> tuple[Turn, ...]
             raise ApiError(400, "invalid_request", f"'{where}.text' must be a string")
         if len(text) > max_chars:
             raise ApiError(413, "turn_too_long", f"'{where}.text' has {len(text)} characters; the limit is {max_chars}")
-        out.append(Turn(turn["role"], text.strip()))
+        out.append(Turn(turn["role"], text.strip() if substance.visible(text) else ""))
     return tuple(t for t in out if t.text)
 
 
@@ -173,16 +175,40 @@ def batch_queries(body: dict, max_chars: int, max_batch: int, max_total_chars: i
     return queries
 
 
-def feedback_event(body: dict, max_chars: int) -> FeedbackEvent:
-    _check_keys(body, {"question", "action", "article_id", "index_version"})
+_REQUEST_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+@dataclass(frozen=True)
+class Vote:
+    """What a feedback body says: which answer (its request_id), which of its articles, what the agent did."""
+
+    request_id: str
+    action: str
+    article_id: str | None
+
+
+def feedback_vote(body: dict, max_chars: int) -> Vote:
+    """``question`` and ``index_version`` are still accepted from older sidebars and checked, but the stored
+    question and version are those of the answer the request_id names."""
+    _check_keys(body, {"request_id", "question", "action", "article_id", "index_version"})
     action = body.get("action")
     if action not in ACTIONS:
         raise ApiError(400, "invalid_request", f"'action' must be one of {', '.join(ACTIONS)}")
+    request_id = body.get("request_id")
+    if request_id is None:
+        raise ApiError(400, "invalid_request", "'request_id' is required: the id /v1/suggest returned with the "
+                                               "suggestions this feedback is about")
+    if not isinstance(request_id, str) or not _REQUEST_ID.fullmatch(request_id):
+        raise ApiError(400, "invalid_request", "'request_id' must be the string /v1/suggest returned")
     article_id = _optional_str(body, "article_id")
     if article_id is None and action != "gap":
         raise ApiError(400, "invalid_request", f"'article_id' is required for action '{action}'")
-    version = _optional_str(body, "index_version", MAX_INDEX_VERSION_CHARS)
-    return FeedbackEvent(question_text(body.get("question"), max_chars), action, article_id, version)
+    if article_id is not None and action == "gap":
+        raise ApiError(400, "invalid_request", "a 'gap' report names no article: none of the suggestions fits")
+    _optional_str(body, "index_version", MAX_INDEX_VERSION_CHARS)
+    if body.get("question") is not None:
+        question_text(body.get("question"), max_chars)
+    return Vote(request_id, action, article_id)
 
 
 def report_period(args, utc_offset_hours: float, max_days: int, today: dt.date) -> Period:

@@ -44,6 +44,7 @@ class Table:
     columns: tuple[Column, ...]  # besides ``id``, which the database assigns
     refusal: str  # the message of a refused change; contains "append-only"
     indexed: tuple[str, ...] = ()
+    unique: str = ""  # the SQL expressions (same on both backends) no two rows may share, e.g. one vote each
     prunable: bool = False
 
     @property
@@ -63,6 +64,14 @@ class Table:
             raise StorageError(f"table {self.name} lacks the required column(s) {', '.join(required)}: it was made "
                                "by an incompatible version; export it and move it aside")
         return [f"ALTER TABLE {self.name} ADD COLUMN {c.sql(types)}" for c in missing]
+
+    def index_sql(self) -> list[str]:
+        """The indexes, made after ``add_columns_sql`` so that a table from an older version gets them too."""
+        t = self.name
+        made = [f"CREATE INDEX IF NOT EXISTS {t}_{c} ON {t} ({c})" for c in self.indexed]
+        if self.unique:
+            made.append(f"CREATE UNIQUE INDEX IF NOT EXISTS {t}_unique ON {t} ({self.unique})")
+        return made
 
     @property
     def maintenance(self) -> str:
@@ -110,10 +119,12 @@ class Connection(Protocol):
 
 class Database(ABC):
     """Where the tables live. ``where`` names it in messages (a path, or the URL without its password);
-    ``errors`` is what a failed statement or connection raises."""
+    ``errors`` is what a failed statement or connection raises, ``integrity_errors`` the part of it that
+    means a constraint refused the row (a second vote on the same suggestion)."""
 
     where: str
     errors: tuple[type[BaseException], ...]
+    integrity_errors: tuple[type[BaseException], ...]
     returning_id = " RETURNING id"  # appended to an INSERT whose new id is wanted ("": the cursor's lastrowid)
 
     @abstractmethod

@@ -1,5 +1,10 @@
 """Agents' feedback (👍/👎, copies, KB gaps), stored append-only for the KB editors: in SQLite or PostgreSQL.
-The question is stored masked (``core.masking``), like the query log's: never a customer's phone or order number."""
+The question is stored masked (``core.masking``), like the query log's: never a customer's phone or order number.
+
+The server stores only feedback *tied* to a request it served (``request_id``: the suggestions an agent
+saw), with that request's question, one vote per (request, article, action): a flood of votes nobody
+was shown cannot steer the report or what is learned. Rows without a request (stored by an older
+version) are kept but counted nowhere (``tied``)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -20,7 +25,8 @@ TABLE = Table("feedback", (
     Column("article_id", "text"),
     Column("action", "text", required=True, check=f"action IN ({', '.join(repr(a) for a in ACTIONS)})"),
     Column("index_version", "text"),
-), refusal="feedback is append-only")
+    Column("request_id", "text"),  # the /v1/suggest answer voted on; empty only in rows of older versions
+), refusal="feedback is append-only", unique="request_id, COALESCE(article_id, ''), action")
 COLUMNS = TABLE.column_names
 
 
@@ -30,6 +36,12 @@ class FeedbackEvent:
     action: str
     article_id: str | None
     index_version: str | None
+    request_id: str | None = None
+
+
+def tied(row: tuple) -> bool:
+    """Whether a row (``COLUMNS`` order) names the request it votes on: only those count anywhere."""
+    return bool(row[COLUMNS.index("request_id")])
 
 
 class FeedbackStore:
@@ -41,16 +53,34 @@ class FeedbackStore:
         self.db.create(TABLE)
 
     def add(self, event: FeedbackEvent, at: dt.datetime | None = None) -> int:
-        """The new row's id; StorageError when the database refuses it (the agent's client sees 503).
-        Stamped now; ``at`` (an aware time) is for replaying a past week (the report's demo)."""
+        """The row's id (a repeated vote: the first one's); see ``vote``."""
+        return self.vote(event, at)[0]
+
+    def vote(self, event: FeedbackEvent, at: dt.datetime | None = None) -> tuple[int, bool]:
+        """(the row's id, whether it is new): a second vote of the same action on the same article of the
+        same request is the first one again. StorageError when the database refuses it (the agent's client
+        sees 503). Stamped now; ``at`` (an aware time) is for replaying a past week (the report's demo)."""
         at = (at or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc).isoformat(timespec="seconds")
-        row = storable((at, mask(event.question), event.article_id, event.action, event.index_version))
+        row = storable((at, mask(event.question), event.article_id, event.action, event.index_version,
+                        event.request_id))
         try:
             with self.db.transaction() as session:
                 cursor = session.execute(TABLE.insert_sql + self.db.returning_id, row)
-                return int(cursor.fetchone()[0] if self.db.returning_id else cursor.lastrowid)
+                return int(cursor.fetchone()[0] if self.db.returning_id else cursor.lastrowid), True
+        except self.db.integrity_errors as exc:
+            first = self._first_vote(event) if event.request_id else None
+            if first is None:
+                raise StorageError(f"feedback not stored: {type(exc).__name__}") from None
+            return first, False
         except self.db.errors as exc:
             raise StorageError(f"feedback not stored: {type(exc).__name__}") from None  # its text is a customer's
+
+    def _first_vote(self, event: FeedbackEvent) -> int | None:
+        with self.db.transaction() as session:
+            found = session.execute(
+                f"SELECT id FROM {TABLE.name} WHERE request_id = ? AND COALESCE(article_id, '') = ? AND action = ?",
+                (event.request_id, event.article_id or "", event.action)).fetchone()
+        return int(found[0]) if found else None
 
     def rows(self, since: str | None = None, until: str | None = None) -> Iterator[tuple]:
         """Rows in ``COLUMNS`` order, id order; ``since``/``until`` bound ``at`` (ISO UTC text)."""

@@ -37,7 +37,6 @@ def ddl(table: Table) -> str:
     columns = table.column_sql(TYPES)
     parts = [_REFUSE, f"CREATE TABLE IF NOT EXISTS {t} (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, "
                       f"{columns})"]
-    parts += [f"CREATE INDEX IF NOT EXISTS {t}_{c} ON {t} ({c})" for c in table.indexed]
     on_delete = "kbs_refuse"
     if table.prunable:  # a row in the maintenance table is a prune in progress (visible to its own transaction)
         on_delete = f"{t}_prune_only"
@@ -87,6 +86,7 @@ class PostgresDatabase(Database):
     """Connects once on creation, so that a wrong URL or an unreachable server stops the start with one line."""
 
     errors = (psycopg.Error,)
+    integrity_errors = (psycopg.IntegrityError,)  # a unique index (or a check) refused the row
 
     def __init__(self, url: str, pool_size: int = 4):
         self.where = redact(url)
@@ -107,7 +107,7 @@ class PostgresDatabase(Database):
             existing = {row[0] for row in session.execute(
                 "SELECT column_name FROM information_schema.columns "
                 "WHERE table_schema = current_schema() AND table_name = ?", (table.name,)).fetchall()}
-            for statement in table.add_columns_sql(existing, TYPES):
+            for statement in [*table.add_columns_sql(existing, TYPES), *table.index_sql()]:
                 session.execute(statement)
 
     def connect(self) -> PgConnection:

@@ -51,7 +51,8 @@ TABLE = Table("query_log", (
     Column("handoff", "integer"),
     Column("handoff_reason", "text"),
     Column("out_of_scope", "text"),  # the topic of a question the shop does not handle (retrieval/scope.py)
-), refusal="query log is append-only; old rows go by: python -m storage.querylog prune", indexed=("at",),
+    Column("request_id", "text"),  # what the answer gave the client, for its feedback (storage.feedback)
+), refusal="query log is append-only; old rows go by: python -m storage.querylog prune", indexed=("at", "request_id"),
     prunable=True)
 COLUMNS = TABLE.column_names
 WRITE_BATCH = 256
@@ -78,16 +79,29 @@ class Entry:
     handoff: bool | None = None
     handoff_reason: str | None = None
     out_of_scope: str | None = None
+    request_id: str | None = None
 
     def row(self) -> tuple:
         at = dt.datetime.fromtimestamp(self.at, dt.timezone.utc).isoformat(timespec="milliseconds")
         return (at, self.endpoint, mask(self.question), json.dumps(list(self.top_ids), ensure_ascii=False),
                 json.dumps([round(s, 4) for s in self.top_scores]), int(self.confident), round(self.confidence, 4),
                 self.index_version, round(self.latency_ms, 3), self.intent, self.urgency, self.emotion,
-                None if self.handoff is None else int(self.handoff), self.handoff_reason, self.out_of_scope)
+                None if self.handoff is None else int(self.handoff), self.handoff_reason, self.out_of_scope,
+                self.request_id)
 
 
-def entry_of(answer, question: str, latency_ms: float, endpoint: str) -> Entry:
+@dataclass(frozen=True)
+class Served:
+    """What one answer showed the client: the feedback on it must name one of its articles."""
+
+    request_id: str
+    question: str
+    article_ids: tuple[str, ...]
+    index_version: str
+    at: float  # time.time() of the answer
+
+
+def entry_of(answer, question: str, latency_ms: float, endpoint: str, request_id: str | None = None) -> Entry:
     """The log entry of one assist.Answer (its triage labels when the KB has triage data)."""
     result, triage = answer.result, answer.triage
     labels = dict(intent=triage.intent.label, urgency=triage.urgency.label, emotion=triage.emotion.label,
@@ -95,7 +109,7 @@ def entry_of(answer, question: str, latency_ms: float, endpoint: str) -> Entry:
     return Entry(time.time(), endpoint, question, tuple(s.article_id for s in result.suggestions),
                  tuple(s.score for s in result.suggestions), result.confident, result.confidence,
                  result.index_version, latency_ms, **labels,
-                 out_of_scope=result.out_of_scope.topic if result.out_of_scope else None)
+                 out_of_scope=result.out_of_scope.topic if result.out_of_scope else None, request_id=request_id)
 
 
 class QueryLog:
@@ -197,6 +211,23 @@ class QueryLog:
     def stats(self) -> dict:
         return {"enabled": self.enabled, "written": self.written, "dropped": self.dropped,
                 "queued": self._queue.qsize()}
+
+    def served(self, request_id: str) -> Served | None:
+        """The logged answer with this id (another replica's, or one from before a restart), or None; also
+        None when the log is off or unreadable (the feedback is then refused, never stored untied)."""
+        if not self.enabled:
+            return None
+        try:
+            with self.db.transaction() as session:
+                row = session.execute(f"SELECT at, question, top_ids, index_version FROM {TABLE.name} "
+                                      "WHERE request_id = ? ORDER BY id LIMIT 1", (request_id,)).fetchone()
+        except self.db.errors as exc:
+            log.warning("query log: served request not read: %s", type(exc).__name__)
+            return None
+        if row is None:
+            return None
+        at = dt.datetime.fromisoformat(row[0]).timestamp()
+        return Served(request_id, row[1], tuple(json.loads(row[2] or "[]")), row[3] or "", at)
 
     def rows(self, since: str | None = None, until: str | None = None) -> Iterator[tuple]:
         """Rows in ``COLUMNS`` order, id order, read in batches (the table outgrows memory);

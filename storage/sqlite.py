@@ -15,7 +15,6 @@ def ddl(table: Table) -> str:
     t, refuse = table.name, f"BEGIN SELECT RAISE(ABORT, '{table.refusal}'); END"
     columns = table.column_sql(TYPES)
     parts = [f"CREATE TABLE IF NOT EXISTS {t} (id INTEGER PRIMARY KEY AUTOINCREMENT, {columns})"]
-    parts += [f"CREATE INDEX IF NOT EXISTS {t}_{c} ON {t} ({c})" for c in table.indexed]
     delete_when = ""
     if table.prunable:  # a row in the maintenance table is a prune in progress
         parts.append(f"CREATE TABLE IF NOT EXISTS {table.maintenance} (cutoff TEXT NOT NULL)")
@@ -55,6 +54,7 @@ class SqliteDatabase(Database):
     the last commits to a power cut, never to a crash of the process."""
 
     errors = (sqlite3.Error,)
+    integrity_errors = (sqlite3.IntegrityError,)  # a unique index (or a check) refused the row
     returning_id = ""  # SQLite before 3.35 knows no RETURNING; lastrowid is the new id
 
     def __init__(self, path: Path | str, synchronous: str = "FULL"):
@@ -74,7 +74,7 @@ class SqliteDatabase(Database):
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(ddl(table))
             existing = {row[1] for row in db.execute(f"PRAGMA table_info({table.name})")}
-            for statement in table.add_columns_sql(existing, TYPES):
+            for statement in [*table.add_columns_sql(existing, TYPES), *table.index_sql()]:
                 db.execute(statement)
         finally:
             db.close()

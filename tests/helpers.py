@@ -36,3 +36,12 @@ def http(method: str, url: str, body=None, timeout: float = 10) -> tuple[int, di
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as exc:
         return exc.code, json.loads(exc.read())
+
+
+def vote(client, question: str, action: str, pick: int | None = 0, **extra):
+    """Ask ``question`` (Flask test client), then post feedback on the answer's suggestion number ``pick``
+    (None: a gap report); the feedback's response."""
+    answer = client.post("/v1/suggest", json={"question": question}).get_json()
+    article_id = None if pick is None else answer["suggestions"][pick]["article_id"]
+    return client.post("/v1/feedback", json={"request_id": answer["request_id"], "action": action,
+                                             "article_id": article_id, **extra})

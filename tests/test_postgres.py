@@ -34,16 +34,26 @@ def test_the_server_logs_suggestions_and_records_feedback_in_postgres(built, tmp
     client = app.test_client()
     raw = planted()
     body = client.post("/v1/suggest", json={"question": f"手机{raw['phone']}什么时候发货", "top_k": 3}).get_json()
-    assert client.post("/v1/suggest/batch", json={"questions": ["退款多久到账", "面霜保质期"]}).status_code == 200
-    assert client.post("/v1/feedback", json={"question": "面霜保质期", "action": "copy", "article_id": "cream-shelf-life",
-                                             "index_version": body["index_version"]}).status_code == 201
+    batch = client.post("/v1/suggest/batch", json={"questions": ["退款多久到账", "面霜保质期"]})
+    assert batch.status_code == 200
+    cream = batch.get_json()["results"][1]
+    tied = {"request_id": cream["request_id"], "action": "copy", "article_id": cream["suggestions"][0]["article_id"]}
+    assert client.post("/v1/feedback", json=tied).status_code == 201
     stores = app.extensions["kbs_stores"]
     assert stores.query_log.flush()
+    # another replica on the same database knows the answer from the query log, and the vote is one vote
+    replica = create_app(config, searcher=make_searcher(tmp_path / "index", hash_embedder, config), today=lambda: TODAY)
+    again = replica.test_client().post("/v1/feedback", json=tied)
+    assert again.status_code == 200 and again.get_json()["duplicate"]
+    up = replica.test_client().post("/v1/feedback", json={**tied, "action": "up"})
+    assert up.status_code == 201
+    replica.extensions["kbs_stores"].close()
     logged = pg.table("query_log")
     assert [(r["endpoint"], r["question"]) for r in logged] == [
         ("suggest", f"手机139****{raw['phone'][-4:]}什么时候发货"), ("batch", "退款多久到账"), ("batch", "面霜保质期")]
     assert logged[0]["index_version"] == body["index_version"] and logged[0]["confident"] == int(body["confident"])
-    assert [(r["question"], r["action"]) for r in pg.table("feedback")] == [("面霜保质期", "copy")]
+    assert [(r["question"], r["action"], r["request_id"]) for r in pg.table("feedback")] == [
+        ("面霜保质期", "copy", cream["request_id"]), ("面霜保质期", "up", cream["request_id"])]
     export = client.get("/v1/querylog/export", headers={"Authorization": "Bearer " + TOKEN}).get_data(as_text=True)
     assert f"139****{raw['phone'][-4:]}" in export and raw["phone"] not in export
     assert client.get("/readyz").get_json()["query_log"]["written"] == 3

@@ -61,8 +61,8 @@ def plant(config, log=LOG, feedback=FEEDBACK) -> None:
                                        tuple(1.0 for _ in top), confident, 0.9 if confident else 0.1, "v1", ms,
                                        intent, urgency, emotion, False, None))
     assert sources.query_log.flush()
-    for at, question, action, article in feedback:
-        sources.feedback.add(FeedbackEvent(question, action, article, "v1"), at=_time(at))
+    for n, (at, question, action, article) in enumerate(feedback):
+        sources.feedback.add(FeedbackEvent(question, action, article, "v1", f"request-{n}"), at=_time(at))
     sources.close()
 
 
@@ -175,6 +175,21 @@ def test_out_of_scope_questions_are_counted_but_are_not_kb_gaps(config, tmp_path
     assert report.service.questions == 9 and report.service.out_of_scope == 2
     assert [g.examples for g in report.gaps] == [("你们卖手机吗", "你们卖手机吗？"), ("退款多久到账",)]
     assert "本店不处理 out of scope (not KB gaps) | 2" in render_markdown(report)
+
+
+def test_feedback_tied_to_no_answer_is_counted_nowhere(config, tmp_path):
+    """Hostile probe (issue 26 §4): a flood of down votes on an article, tied to no served answer (an old
+    version's rows, or forged), made it the week's most rejected and gap #1. Only tied rows count."""
+    plant(config)
+    sources = open_sources(config, writable=True)
+    for n in range(50):
+        sources.feedback.add(FeedbackEvent("谁也没问过", "down", "gift-wrap", "v1"), at=_time("2026-11-18T03:00:00"))
+        sources.feedback.add(FeedbackEvent(f"谁也没问过{n}", "gap", None, "v1"), at=_time("2026-11-18T03:00:00"))
+    sources.close()
+    report = report_of(config, tmp_path)
+    assert report.service.feedback == {"up": 1, "down": 1, "copy": 2, "gap": 1}
+    assert [u.article_id for u in report.articles.most_rejected] == ["refund-time"]
+    assert all("谁也没问过" not in example for g in report.gaps for example in g.examples)
 
 
 def test_articles(report):

@@ -38,23 +38,26 @@ def test_rows_come_back_in_column_order_with_the_same_types(backend):
                                     handoff=False, handoff_reason="", out_of_scope="招聘")])
     assert list(stores.query_log.rows()) == [
         (1, "2026-09-21T14:13:20.500+00:00", "suggest", "发货", '["a", "b"]', "[0.9, 0.1]", 1, 0.8, "v1", 3.2,
-         "物流", "低", "平静", 0, "", "招聘")]
+         "物流", "低", "平静", 0, "", "招聘", None)]
     first = stores.feedback.add(FeedbackEvent("面霜保质期", "up", "cream", "v1"))
     assert stores.feedback.add(FeedbackEvent("你们卖手机吗", "gap", None, None)) == first + 1
     (_, at, *rest), second = stores.feedback.rows()
-    assert rest == ["面霜保质期", "cream", "up", "v1"] and second[2:] == ("你们卖手机吗", None, "gap", None)
+    assert rest == ["面霜保质期", "cream", "up", "v1", None] and second[2:] == ("你们卖手机吗", None, "gap", None, None)
     assert dt.datetime.fromisoformat(at).tzinfo == dt.timezone.utc and len(at) == len("2026-11-22T10:00:00+00:00")
 
 
 def test_a_query_log_made_by_an_older_version_gains_the_new_column_and_keeps_its_rows(backend):
-    older = dataclasses.replace(querylog.TABLE, columns=querylog.TABLE.columns[:-1])  # before out_of_scope
+    # before out_of_scope and request_id; request_id is indexed: the index comes after the column
+    older = dataclasses.replace(querylog.TABLE, columns=querylog.TABLE.columns[:-2], indexed=("at",))
     db = backend.database("query_log")
     db.create(older)
     with db.transaction() as session:
-        session.executemany(older.insert_sql, [storable(entry("旧的问题", at=1_790_000_000.0).row()[:-1])])
-    stores = logged(backend, [entry("新的问题", at=1_790_000_001.0, out_of_scope="招聘")])
+        session.executemany(older.insert_sql, [storable(entry("旧的问题", at=1_790_000_000.0).row()[:-2])])
+    stores = logged(backend, [entry("新的问题", at=1_790_000_001.0, out_of_scope="招聘", request_id="r1")])
     old, new = stores.query_log.rows()
-    assert old[3] == "旧的问题" and old[-1] is None and new[3] == "新的问题" and new[-1] == "招聘"
+    assert old[3] == "旧的问题" and old[-2:] == (None, None)
+    assert new[3] == "新的问题" and new[-2:] == ("招聘", "r1")
+    assert stores.query_log.served("r1").question == "新的问题"
     newer = dataclasses.replace(querylog.TABLE, columns=(*querylog.TABLE.columns, Column("weight", "real", True)))
     with pytest.raises(StorageError, match="lacks the required column.*weight"):
         db.create(newer)  # a required column cannot be added to rows that have no value for it
@@ -162,7 +165,7 @@ def test_export_streams_csv_in_pieces_with_formula_cells_neutralised(backend):
         stores.query_log.record(entry(f"问题{n}"))
     assert stores.query_log.flush()
     table = list(csv.reader(io.StringIO("".join(stores.feedback.export_csv()))))
-    assert table[0] == ["id", "at", "question", "article_id", "action", "index_version"]
+    assert table[0] == ["id", "at", "question", "article_id", "action", "index_version", "request_id"]
     assert [row[2:4] for row in table[1:]] == [["'=HYPERLINK(\"http://evil.example\")", "'@a"],
                                                ["'+1 的订单", "'@a"], ["退款多久", "'@a"]]
     pieces = list(stores.query_log.export_csv())

@@ -3,7 +3,6 @@ plain files and listed in the manifest, retrained when its examples change (reus
 at load time, and the three ways its
 probabilities enter the triage (emotion score, high without a cue, hand-off) at their taxonomy.yaml thresholds."""
 import dataclasses
-import json
 import shutil
 
 import numpy as np

@@ -103,6 +103,10 @@
     return fragment;
   }
 
+  // why the answer is not confident (unconfident_reason), as the card's dot says it
+  const UNCONFIDENT = {no_words: "消息里没有文字，无从匹配", greeting: "只是问候，先问顾客需要什么",
+    ended_first: "最匹配的是已结束的活动", out_of_scope: "本店不处理的问题", below_threshold: "把握不足"};
+
   function el(tag, className, text) {
     const node = document.createElement(tag);
     if (className) node.className = className;
@@ -115,7 +119,7 @@
     li.dataset.articleId = s.article_id;
     const head = el("div", "head");
     const conf = el("span", "conf " + (result.confident && index === 0 ? "high" : result.confident ? "mid" : ""));
-    conf.title = result.confident ? "有把握" : "把握不足";
+    conf.title = result.confident ? "有把握" : (UNCONFIDENT[result.unconfident_reason] || "把握不足");
     head.append(conf, el("span", "title", s.title), el("span", "badge", s.category));
     if (s.expired) head.append(el("span", "badge expired", "已过期"));
     const snippet = el("p", "snippet");
@@ -186,9 +190,10 @@
     send("copy", s.article_id);
   }
 
+  // feedback names the answer it is about (request_id): the server stores that answer's question
   function send(action, articleId) {
-    const event = { question: question.value.trim(), action, article_id: articleId || null,
-                    index_version: state.result ? state.result.index_version : null };
+    if (!state.result) return Promise.resolve();
+    const event = { request_id: state.result.request_id, action, article_id: articleId || null };
     state.feedback.push(event);
     return api("/v1/feedback", event).catch((err) => { status.textContent = "反馈未保存：" + err.message; });
   }
