@@ -30,7 +30,7 @@ from .parse import ParsedKB, parse_kb
 from .progress import Progress
 from .records import Diagnostic, sha256_text
 from .store import (Index, IndexLoadError, sha256_file, add_models, load_index, new_temp_dir, publish, read_manifest,
-                    resolve, sweep_temp_dirs, write_index)
+                    resolve, sweep_temp_dirs, write_index, written)
 from .token_cache import TokenCache, tokenizer_key
 from .tokenize import tokenize_texts, user_words_from
 
@@ -161,7 +161,7 @@ def _reuse_model(previous: dict | None, name: str, fingerprint: str | None, mani
         if not (source / file).is_file() or sha256_file(source / file) != previous["files"].get(file):
             return None
     for file in entry["files"]:
-        shutil.copyfile(source / file, temp / file)
+        written(temp / file, lambda target: shutil.copyfile(source / file, target))
     return {**entry, "reused_from": previous["version"], "articles_changed_since_training": drift}
 
 

@@ -16,6 +16,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from .embed import Embedder
+from .store import written
 
 CHECKPOINT_SECONDS = 2.0  # a save costs milliseconds; embedding 2 s of text costs 2 s to redo
 
@@ -47,10 +48,14 @@ class EmbeddingCache:
         vectors = np.stack([v for _, v in items]) if items else np.zeros((0, self.dim), np.float32)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".tmp.npz")
-        with open(tmp, "wb") as handle:
-            np.savez(handle, keys=keys, vectors=vectors.astype(np.float32))
-            handle.flush()
-            os.fsync(handle.fileno())
+
+        def write(target: Path) -> None:
+            with open(target, "wb") as handle:
+                np.savez(handle, keys=keys, vectors=vectors.astype(np.float32))
+                handle.flush()
+                os.fsync(handle.fileno())
+
+        written(tmp, write)
         os.replace(tmp, self.path)
 
     def embed(self, embedder: Embedder, texts: Sequence[str], hashes: Sequence[str], mode: str,

@@ -38,6 +38,9 @@ class _TextCollector(HTMLParser):
         self.parts.append(data)
 
 
+# what is left of raw HTML that Markdown escaped instead of passing through (``<img src=x onerror=…>`` with
+# unquoted attributes): it must not reach a reply template an agent copies to a customer
+HTML_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>")
 _EXTERNAL = re.compile(r"^\s*(?:[a-z][a-z0-9+.-]*:|//|\\\\)", re.IGNORECASE)
 
 
@@ -63,7 +66,7 @@ def render_html(md: str, safe: bool = False) -> str:
 def markdown_to_text(md: str) -> str:
     collector = _TextCollector()
     collector.feed(render_html(md))
-    text = "".join(collector.parts)
+    text = HTML_TAG.sub("", "".join(collector.parts))
     lines = [re.sub(r"[ \t]+", " ", line).strip() for line in text.split("\n")]
     lines = [line.removeprefix("| ").strip() if line.startswith("| ") else line for line in lines]
     return "\n".join(line for line in lines if line)

@@ -16,7 +16,7 @@ from typing import Callable
 from .assist_data import parse_assist
 from .frontmatter import split_front_matter as _split_front_matter, text_of as _text
 from .learned import FILE as LEARNED_FILE, FOLDER as LEARNED_FOLDER, Learned, read_learned
-from .markdown_text import markdown_to_text
+from .markdown_text import HTML_TAG, markdown_to_text
 from .records import Article, Diagnostic, Section, sha256_text
 from .scope_data import parse_scope
 
@@ -156,6 +156,9 @@ def parse_article(rel: str, raw: bytes, today: dt.date) -> tuple[Article | None,
         report(line_of("valid_until"), "warning",
                f"article expired on {dates['valid_until'].isoformat()}; it is no longer suggested")
 
+    for number, tag in raw_html(body, body_line):
+        report(number, "warning", f"raw HTML {tag}: the sidebar shows it sanitised and copied text leaves it out; "
+                                  "write it in Markdown")
     sections, template = _sections(body, body_line, title if isinstance(title, str) else "")
     if not any(s.text.strip() for s in sections):
         report(body_line, "error", "empty body: the article has no text besides its front matter")
@@ -198,6 +201,23 @@ def _date(value, key: str, line: int, report) -> dt.date | None:
     except ValueError:
         report(line, "error", f"invalid date in {key}: {value!r} (use YYYY-MM-DD)")
         return None
+
+
+_FENCE = re.compile(r"^\s*(```|~~~)")
+_CODE_SPAN = re.compile(r"`[^`]*`")
+
+
+def raw_html(body: str, first_line: int) -> list[tuple[int, str]]:
+    """(line, tag) of each HTML tag written into the Markdown, outside code: a template's ``<img onerror=…>``
+    went to customers verbatim, and nothing said so."""
+    found, fenced = [], False
+    for offset, line in enumerate(body.split("\n")):
+        if _FENCE.match(line):
+            fenced = not fenced
+            continue
+        if not fenced:
+            found += [(first_line + offset, m.group()[:40]) for m in HTML_TAG.finditer(_CODE_SPAN.sub("", line))]
+    return found
 
 
 def _sections(body: str, first_line: int, title: str) -> tuple[list[Section], str]:

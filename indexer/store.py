@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import errno
 import hashlib
 import json
 import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import faiss
 import numpy as np
@@ -123,17 +124,21 @@ def write_index(directory: Path, manifest: dict[str, Any], articles: Iterable[Ar
     """Write every data file, then the manifest (with their checksums) last."""
     directory.mkdir(parents=True, exist_ok=False)
     dim = manifest["embedder"]["dim"]
-    (directory / "articles.json").write_text(
-        json.dumps([_plain(a) for a in articles], ensure_ascii=False), encoding="utf-8")
-    with open(directory / "chunks.jsonl", "w", encoding="utf-8") as handle:
-        for chunk in chunks:
-            handle.write(json.dumps(_plain(chunk), ensure_ascii=False) + "\n")
-    (directory / "phrasings.json").write_text(
-        json.dumps([_plain(p) for p in phrasings], ensure_ascii=False), encoding="utf-8")
-    faiss.write_index(_faiss_flat(chunk_vectors, dim), str(directory / "chunks.faiss"))
-    faiss.write_index(_faiss_flat(phrasing_vectors, dim), str(directory / "phrasings.faiss"))
-    bm25.save(directory)
-    (directory / "userdict.txt").write_text("\n".join(user_words) + "\n", encoding="utf-8")
+
+    def chunk_lines(path: Path) -> None:
+        with open(path, "w", encoding="utf-8") as handle:
+            for chunk in chunks:
+                handle.write(json.dumps(_plain(chunk), ensure_ascii=False) + "\n")
+
+    written(directory / "articles.json", lambda p: p.write_text(
+        json.dumps([_plain(a) for a in articles], ensure_ascii=False), encoding="utf-8"))
+    written(directory / "chunks.jsonl", chunk_lines)
+    written(directory / "phrasings.json", lambda p: p.write_text(
+        json.dumps([_plain(p) for p in phrasings], ensure_ascii=False), encoding="utf-8"))
+    written(directory / "chunks.faiss", lambda p: faiss.write_index(_faiss_flat(chunk_vectors, dim), str(p)))
+    written(directory / "phrasings.faiss", lambda p: faiss.write_index(_faiss_flat(phrasing_vectors, dim), str(p)))
+    written(directory, bm25.save)
+    written(directory / "userdict.txt", lambda p: p.write_text("\n".join(user_words) + "\n", encoding="utf-8"))
     names = DATA_FILES
     if assist is not None:
         names += _write_with_vectors(directory, ASSIST_FILES, assist, assist_vectors, dim)
@@ -157,11 +162,25 @@ def add_models(directory: Path, models: dict[str, dict[str, Any]]) -> dict[str, 
     return manifest
 
 
+def written(path: Path, write: Callable[[Path], Any]) -> None:
+    """``write(path)``, whose failure names ``path``: a full disk's EFBIG named no file, and an ENOSPC while
+    copying named the published file it was copied from. (faiss reports a failed write as a RuntimeError.)"""
+    try:
+        write(path)
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
+    except RuntimeError as exc:
+        raise OSError(errno.EIO, f"write failed: {str(exc).strip().splitlines()[-1][:160]}", str(path)) from exc
+
+
 def _write_json_durably(path: Path, data: Any) -> None:
-    with open(path, "w", encoding="utf-8") as handle:
-        json.dump(data, handle, ensure_ascii=False, indent=2)
-        handle.flush()
-        os.fsync(handle.fileno())
+    def write(target: Path) -> None:
+        with open(target, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, ensure_ascii=False, indent=2)
+            handle.flush()
+            os.fsync(handle.fileno())
+
+    written(path, write)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -304,8 +323,8 @@ def _write_with_vectors(directory: Path, files: tuple[str, str], data: Any, vect
                         dim: int) -> tuple[str, str]:
     """Example texts as JSON and their vectors (one row each) as .npy: the triage and out-of-scope data."""
     json_name, npy_name = files
-    (directory / json_name).write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-    np.save(directory / npy_name, np.asarray(vectors, dtype=np.float32).reshape(-1, dim))
+    written(directory / json_name, lambda p: p.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8"))
+    written(directory / npy_name, lambda p: np.save(p, np.asarray(vectors, dtype=np.float32).reshape(-1, dim)))
     return files
 
 

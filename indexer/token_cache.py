@@ -14,6 +14,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Callable, Sequence
 
+from .store import written
+
 
 def tokenizer_key(code_fingerprint: str, user_words: Sequence[str]) -> str:
     versions = []
@@ -54,10 +56,14 @@ class TokenCache:
         """Atomically rewrite the cache with only ``keep``; token files of other tokenizer states go."""
         self.root.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".tmp")
-        with open(tmp, "w", encoding="utf-8") as handle:
-            json.dump({k: v for k, v in self._tokens.items() if k in keep}, handle, ensure_ascii=False)
-            handle.flush()
-            os.fsync(handle.fileno())
+
+        def write(target: Path) -> None:
+            with open(target, "w", encoding="utf-8") as handle:
+                json.dump({k: v for k, v in self._tokens.items() if k in keep}, handle, ensure_ascii=False)
+                handle.flush()
+                os.fsync(handle.fileno())
+
+        written(tmp, write)
         os.replace(tmp, self.path)
         for stale in self.root.glob("tokens-*.json"):
             if stale != self.path:

@@ -45,6 +45,9 @@ def fuse_arms(arms: Sequence[ArmRanking], query: Query, config: Config) -> dict[
     if unknown:
         raise QueryError(f"unknown weight(s) {sorted(unknown)}; use {', '.join(ARMS)}")
     weights = config.arm_weights() | dict(query.weights or {})
+    if arms and not any(weights.get(a.arm, 1.0) for a in arms):  # every score 0: an ended article could come first
+        raise QueryError(f"every arm searched ({', '.join(a.arm for a in arms)}) has weight 0: nothing would rank "
+                         "the articles")
     if method == "weighted":
         return weighted({a.arm: a.scores for a in arms}, weights)
     return rrf({a.arm: a.ranking for a in arms}, weights, config.rrf_k)

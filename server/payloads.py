@@ -40,14 +40,40 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")  # Python's json would otherwise accept NaN and Infinity
 
 
+class _HugeInteger:
+    """An integer literal too long to be any valid value: Python refuses to parse past 4,300 digits, which
+    read as "not valid JSON"; kept as this, it fails the field's own check with the field's own message."""
+
+
+def _integer(text: str) -> Any:
+    return int(text) if len(text) <= 100 else _HugeInteger()
+
+
+class DuplicateKey(ValueError):
+    pass
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A key given twice is refused: which one would count differs between parsers (a proxy may check the first)."""
+    body = dict(pairs)
+    if len(body) != len(pairs):
+        seen: set[str] = set()
+        twice = next(k for k, _ in pairs if k in seen or seen.add(k))
+        raise DuplicateKey(f"the key {twice!r} appears twice in one object")
+    return body
+
+
 def json_body(request: Request) -> dict[str, Any]:
     """The body as a JSON object of finite numbers and real text, or a 4xx ApiError."""
     if not request.is_json:
         raise ApiError(415, "unsupported_media_type", "send the body as JSON (Content-Type: application/json)")
     try:
-        body = json.loads(request.get_data(), parse_float=_finite, parse_constant=_no_constant)
+        body = json.loads(request.get_data(), parse_float=_finite, parse_constant=_no_constant, parse_int=_integer,
+                          object_pairs_hook=_unique_keys)
     except RecursionError:
         raise ApiError(400, "invalid_request", "the body nests too deeply") from None
+    except DuplicateKey as exc:
+        raise ApiError(400, "invalid_request", str(exc)) from None
     except ValueError:
         raise ApiError(400, "invalid_json", "the body is not valid JSON") from None
     if not isinstance(body, dict):

@@ -113,3 +113,59 @@ def test_the_feedback_export_shows_the_question_that_was_served(admin_app):
 
 def test_settings_of_tied_feedback_are_declared():
     assert cfg.Config().feedback_window_hours == 24.0 and cfg.Config().served_memory > 0
+
+
+# ---------------------------------------------------------------- the lower items (issue 26 §5)
+
+def test_raw_html_in_a_reply_template_is_left_out_of_the_copied_text_and_warned_about(tmp_path):
+    from indexer.parse import parse_kb
+
+    kb = tmp_path / "kb"
+    kb.mkdir()
+    (kb / "a.md").write_text("---\nid: a\ntitle: 发货\nquestions: [多久发货]\n---\n## 发货时间\n48 小时内发货。\n\n"
+                             "## 回复模板\n亲，48 小时内发货<img src=x onerror=alert(1)>哦\n\n"
+                             "`<b>` in code is fine\n", encoding="utf-8")
+    parsed = parse_kb(kb, today=TODAY)
+    (article,) = parsed.articles
+    assert "onerror" not in article.reply_template and "<img" not in article.reply_template
+    assert article.reply_template.startswith("亲，48 小时内发货")
+    warned = [d for d in parsed.diagnostics if "raw HTML" in d.message]
+    assert [(d.path, d.line, d.severity) for d in warned] == [("a.md", 10, "warning")]
+    assert "<img" in warned[0].message
+
+
+def test_a_failed_write_names_the_file_being_written(kb_copy, tmp_path, monkeypatch, capsys):
+    """EFBIG named no file; faiss's failed write is a RuntimeError."""
+    from indexer import cli
+
+    def too_big(*args, **kwargs):
+        raise RuntimeError("Error in faiss::FileIOWriter: 'ret == (n)' failed: write error")
+
+    monkeypatch.setattr("indexer.store.faiss.write_index", too_big)
+    code = cli.main(["build", "--kb", str(kb_copy), "--out", str(tmp_path / "index"), "--embedder", "hash",
+                     "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2 and "chunks.faiss" in err and "Traceback" not in err and err.count("\n") == 1
+
+
+def test_efbig_without_a_file_name_gets_the_one_being_written(tmp_path):
+    import errno
+
+    from indexer.store import written
+
+    def efbig(path):
+        raise OSError(errno.EFBIG, "File too large")
+
+    with pytest.raises(OSError) as raised:
+        written(tmp_path / "vectors.npy", efbig)
+    assert raised.value.filename == str(tmp_path / "vectors.npy") and raised.value.errno == errno.EFBIG
+
+
+@pytest.mark.parametrize("body, message", [
+    ('{"question": "发货", "question": "退款"}', "'question' appears twice"),
+    ('{"question": "发货", "top_k": ' + "9" * 5000 + "}", "'top_k' must be an integer"),
+    ('{"question": "发货", "weights": {"dense": 0, "bm25": 0, "questions": 0}}', "weight 0"),
+])
+def test_ambiguous_or_useless_bodies_get_their_own_message(client, body, message):
+    response = client.post("/v1/suggest", data=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 400 and message in response.get_json()["error"]["message"]
