@@ -76,6 +76,10 @@ class Config:
         2, "Learned wordings (<kb>/_learned/wordings.yaml) the build uses before an editor reviews them: those "
            "'suggested' with at least this many customers behind them; 'accepted' ones always, 'rejected' never. "
            "0 = only accepted ones.")
+    learned_feedback_cap: int = _setting(
+        1, "learn-feedback: the most one client (a pseudonym of its address) adds to one wording of one article "
+           "per day, so that no single client or agent can make a wording count; votes must be tied to a served "
+           "answer.")
     align_min_evidence: float = _setting(
         0.95, "import-chats: an agent's answer is mapped to the article it restates only when searching the answer "
               "finds that article with at least this confidence (chosen on one shop's labelled history, checked on "

@@ -18,6 +18,7 @@ BUILD_SETTINGS = ("embedder", "st_model", "st_query_prompt", "st_passage_prompt"
                   "dictionary_dir")
 LINT_SETTINGS = ("stale_after_days", "min_questions", "expiry_warning_days")
 IMPORT_SETTINGS = ("embedder", "align_min_evidence", "align_question_rank", "align_unanswered_below")
+FEEDBACK_SETTINGS = ("feedback_db", "learned_feedback_cap")
 
 
 def _date(text: str):
@@ -77,9 +78,21 @@ def main(argv: list[str] | None = None) -> int:
     chats.add_argument("--no-progress", action="store_true", help="no progress bar / lines")
     cfg.add_arguments(chats, IMPORT_SETTINGS)
 
+    votes = sub.add_parser(
+        "learn-feedback", help="learn the shop's own wordings from the agents' copies and votes",
+        description="Read the agents' feedback (feedback_db, or database_url's PostgreSQL), keep the votes tied to "
+                    "a served answer, and recompute the feedback counts of <kb>/_learned/wordings.yaml: a copy or 👍 "
+                    "says the article fits the question, a 👎 that it does not, a gap report that the KB lacks it. "
+                    "Each client adds at most learned_feedback_cap per wording and day. Running it again changes "
+                    "nothing; the history's counts and the editors' states stay. See docs/learning.md.")
+    votes.add_argument("--kb", help="KB folder whose _learned/ data is updated (default: setting kb_dir)")
+    votes.add_argument("--dry-run", action="store_true", help="print the counts, write nothing")
+    cfg.add_arguments(votes, FEEDBACK_SETTINGS)
+
     args = parser.parse_args(argv)
     try:
-        own = {"build": BUILD_SETTINGS, "lint": LINT_SETTINGS, "import-chats": IMPORT_SETTINGS}.get(args.command, ())
+        own = {"build": BUILD_SETTINGS, "lint": LINT_SETTINGS, "import-chats": IMPORT_SETTINGS,
+               "learn-feedback": FEEDBACK_SETTINGS}.get(args.command, ())
         config = cfg.load(cfg.overrides_from(args, own))
     except cfg.ConfigError as exc:
         parser.error(str(exc))
@@ -89,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
             return _lint(kb, args.strict, config)
         if args.command == "import-chats":
             return _import_chats(kb, Path(args.out or config.index_dir), config, args)
+        if args.command == "learn-feedback":
+            return _learn_feedback(kb, config, args.dry_run)
         if args.command == "diff":
             return _diff(kb, Path(args.out or config.index_dir), args.json)
         return _build(kb, Path(args.out or config.index_dir), config, args.full, not args.no_progress)
@@ -243,6 +258,34 @@ def _import_chats(kb: Path, root: Path, config: cfg.Config, args) -> int:
     print(report.summary())
     if report.path:
         print("next: review the new wordings (state: suggested/accepted/rejected), then python -m indexer build")
+    return EXIT_OK
+
+
+def _learn_feedback(kb: Path, config: cfg.Config, dry_run: bool) -> int:
+    from learn.feedback import learn_from_feedback
+    from storage import StorageError
+    from storage.connect import open_database
+    from storage.feedback import FeedbackStore
+
+    if not kb.is_dir():
+        print(f"error: no KB folder at {kb}", file=sys.stderr)
+        return EXIT_FAILURE
+    if not config.database_url and not Path(config.feedback_db).is_file():
+        print(f"error: no feedback database at {config.feedback_db} (setting feedback_db; the server writes it)",
+              file=sys.stderr)
+        return EXIT_FAILURE
+    try:
+        db = open_database(config.database_url, config.feedback_db)
+        try:
+            report, path = learn_from_feedback(kb, FeedbackStore(db).rows(), config.learned_feedback_cap, dry_run)
+        finally:
+            db.close()
+    except (StorageError, ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    print(report.summary())
+    print(f"wrote {path}; next: review the wordings, then python -m indexer build" if path
+          else "dry run: nothing written")
     return EXIT_OK
 
 

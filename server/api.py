@@ -159,7 +159,8 @@ def feedback():
                                                f"the last {_config().feedback_window_hours:g} hours")
     if vote.article_id is not None and vote.article_id not in served.article_ids:
         raise ApiError(422, "not_suggested", f"the answer {vote.request_id!r} did not suggest {vote.article_id!r}")
-    event = FeedbackEvent(served.question, vote.action, vote.article_id, served.index_version, vote.request_id)
+    event = FeedbackEvent(served.question, vote.action, vote.article_id, served.index_version, vote.request_id,
+                          guard.client_key(request.remote_addr))
     row_id, new = _stores().feedback.vote(event)
     return jsonify({"id": row_id, "duplicate": not new}), 201 if new else 200
 

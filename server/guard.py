@@ -13,6 +13,7 @@
 """
 from __future__ import annotations
 
+import hashlib
 import hmac
 import math
 
@@ -51,6 +52,12 @@ def allowed_hosts(config: Config) -> frozenset[str] | None:
     if config.host not in ("0.0.0.0", "::", ""):
         names.add(host_name(f"[{config.host}]" if ":" in config.host else config.host))
     return frozenset(names)
+
+
+def client_key(remote_addr: str | None) -> str:
+    """A pseudonym of the client's address, stored with its feedback so that what is learned from feedback can
+    cap each client's weight (``learn.feedback``); not the address itself."""
+    return hashlib.sha256(f"kbs-client\0{remote_addr or '?'}".encode()).hexdigest()[:12]
 
 
 def install(app: Flask, config: Config) -> None:

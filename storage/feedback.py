@@ -26,6 +26,7 @@ TABLE = Table("feedback", (
     Column("action", "text", required=True, check=f"action IN ({', '.join(repr(a) for a in ACTIONS)})"),
     Column("index_version", "text"),
     Column("request_id", "text"),  # the /v1/suggest answer voted on; empty only in rows of older versions
+    Column("client", "text"),  # a pseudonym of the voter's address (server.guard.client_key): caps its weight
 ), refusal="feedback is append-only", unique="request_id, COALESCE(article_id, ''), action")
 COLUMNS = TABLE.column_names
 
@@ -37,6 +38,7 @@ class FeedbackEvent:
     article_id: str | None
     index_version: str | None
     request_id: str | None = None
+    client: str | None = None
 
 
 def tied(row: tuple) -> bool:
@@ -62,7 +64,7 @@ class FeedbackStore:
         sees 503). Stamped now; ``at`` (an aware time) is for replaying a past week (the report's demo)."""
         at = (at or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc).isoformat(timespec="seconds")
         row = storable((at, mask(event.question), event.article_id, event.action, event.index_version,
-                        event.request_id))
+                        event.request_id, event.client))
         try:
             with self.db.transaction() as session:
                 cursor = session.execute(TABLE.insert_sql + self.db.returning_id, row)

@@ -202,7 +202,7 @@ def test_feedback_is_stored_with_the_served_question_and_exported_as_csv(built, 
     assert export.status_code == 200 and export.mimetype == "text/csv"
     assert "attachment" in export.headers["Content-Disposition"]
     lines = export.get_data(as_text=True).lstrip("\ufeff").splitlines()
-    assert lines[0] == "id,at,question,article_id,action,index_version,request_id"
+    assert lines[0] == "id,at,question,article_id,action,index_version,request_id,client"
     rows = [line.split(",") for line in lines[1:]]
     # the question and version stored are the served answer's, not what the body claimed
     assert [row[2:6] for row in rows] == [["面霜保质期", top, "up", answer["index_version"]],

@@ -165,7 +165,7 @@ def test_export_neutralises_formula_cells_and_streams(admin_app):
     response = client.get("/v1/feedback/export", headers={"Authorization": "Bearer " + TOKEN})
     assert response.is_streamed
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
-    assert rows[0] == ["id", "at", "question", "article_id", "action", "index_version", "request_id"]
+    assert rows[0] == ["id", "at", "question", "article_id", "action", "index_version", "request_id", "client"]
     questions = [row[2] for row in rows[1:]]
     assert questions[:-1] == ["'" + text.strip() for text in attacks[:-1]]  # questions are stored stripped
     assert questions[-1] == "正常的问题 =1+1", "only a leading formula character is neutralised"

@@ -42,7 +42,8 @@ def test_rows_come_back_in_column_order_with_the_same_types(backend):
     first = stores.feedback.add(FeedbackEvent("面霜保质期", "up", "cream", "v1"))
     assert stores.feedback.add(FeedbackEvent("你们卖手机吗", "gap", None, None)) == first + 1
     (_, at, *rest), second = stores.feedback.rows()
-    assert rest == ["面霜保质期", "cream", "up", "v1", None] and second[2:] == ("你们卖手机吗", None, "gap", None, None)
+    assert rest == ["面霜保质期", "cream", "up", "v1", None, None]
+    assert second[2:] == ("你们卖手机吗", None, "gap", None, None, None)
     assert dt.datetime.fromisoformat(at).tzinfo == dt.timezone.utc and len(at) == len("2026-11-22T10:00:00+00:00")
 
 
@@ -165,7 +166,7 @@ def test_export_streams_csv_in_pieces_with_formula_cells_neutralised(backend):
         stores.query_log.record(entry(f"问题{n}"))
     assert stores.query_log.flush()
     table = list(csv.reader(io.StringIO("".join(stores.feedback.export_csv()))))
-    assert table[0] == ["id", "at", "question", "article_id", "action", "index_version", "request_id"]
+    assert table[0] == ["id", "at", "question", "article_id", "action", "index_version", "request_id", "client"]
     assert [row[2:4] for row in table[1:]] == [["'=HYPERLINK(\"http://evil.example\")", "'@a"],
                                                ["'+1 的订单", "'@a"], ["退款多久", "'@a"]]
     pieces = list(stores.query_log.export_csv())
