@@ -7,7 +7,7 @@ What it does (docs/operators.md has the table, tests/test_masking.py a test for 
 - a number is found the way people type it: digits in groups separated by spaces, dashes or dots,
   full-width digits (a Chinese IME's full-width mode), zero-width characters between digits, digits
   read out in Chinese (``一三八…``, ``幺``), a ``+86`` in front; each number is then told by its checks:
-  a resident ID by its GB 11643 structure and birth date (``python-stdnum``), a bank card by the Luhn
+  a resident ID by its GB 11643 structure and a birth date that exists (``python-stdnum``), a bank card by the Luhn
   digit and an issuer prefix (``python-stdnum``), a mobile or landline by libphonenumber
   (``phonenumbers``); any other run of 11 or more digits is an order or tracking number;
 - mobile numbers keep their first 3 and last 4 digits (``138****5678``: enough to tell two customers
@@ -28,7 +28,7 @@ from typing import Callable
 import phonenumbers
 from stdnum import luhn
 from stdnum.cn import ric
-from stdnum.exceptions import InvalidChecksum, ValidationError
+from stdnum.exceptions import ValidationError
 
 PLACEHOLDERS = {"email": "[邮箱]", "id_card": "[身份证号]", "card": "[卡号]", "landline": "[电话]",
                 "order": "[单号]", "address": "[地址]", "wechat": "[微信号]", "qq": "[QQ号]"}
@@ -71,13 +71,14 @@ def _mobile(digits: str) -> str:
 
 
 def _is_resident_id(digits: str) -> bool:
-    """GB 11643: region, a real birth date, sequence, check digit; a wrong check digit is still an ID
-    (a typo, or one made up to test us), a date that cannot be is not."""
+    """GB 11643: a region, a birth date that exists (stdnum's), a sequence and a check digit; a wrong check digit
+    is still an ID (a typo, or one made up to test us). The region is not looked up: stdnum's table lacks some
+    codes (and raised KeyError on them), and a new county's ID must still be masked as one."""
+    if digits[0] == "0":
+        return False
     try:
-        ric.validate(digits)
-    except InvalidChecksum:
-        return True
-    except ValidationError:
+        ric.get_birth_date(digits)
+    except (ValidationError, ValueError):
         return False
     return True
 
