@@ -214,6 +214,16 @@ def test_content_length_with_transfer_encoding_is_refused_and_closed(strict):
     assert headers["connection"] == "close"
 
 
+def test_a_chunked_body_alone_is_still_served(strict):
+    body = json.dumps({"question": "发货"}).encode()
+    with connect(strict.url) as sock:
+        sock.sendall(b"POST /v1/suggest HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                     b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+                     + f"{len(body):x}\r\n".encode() + body + b"\r\n0\r\n\r\n")
+        status, _, reply = parse(read_all(sock))
+    assert status == 200 and reply["suggestions"]
+
+
 def test_a_busy_port_is_one_clear_line_and_exit_2(index_root):
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", 0))
