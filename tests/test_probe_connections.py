@@ -5,6 +5,7 @@ and a missing, empty or escaping ``CURRENT`` falls back to the newest good versi
 from __future__ import annotations
 
 import json
+import os
 import logging
 import shutil
 import socket
@@ -231,7 +232,7 @@ def test_a_busy_port_is_one_clear_line_and_exit_2(index_root):
         port = holder.getsockname()[1]
         done = subprocess.run([sys.executable, "-m", "server", "--index", str(index_root), "--embedder", "hash",
                                "--host", "127.0.0.1", "--port", str(port), "--reload-interval", "0"],
-                              cwd=index_root.parent, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+                              cwd=index_root.parent, env={**os.environ, "PYTHONPATH": str(ROOT)},
                               capture_output=True, text=True, timeout=120)
     assert done.returncode == 2, done.stderr
     assert f"error: port {port} on 127.0.0.1 is in use" in done.stderr
