@@ -159,6 +159,16 @@ class Config:
            "since a batch's callers all come back at once and queue for the GIL while the lanes idle.")
     threads: int = _setting(16, "WSGI worker threads. Most of them wait on the embedding lanes, so more than "
                                 "the busy clients keeps a short question from queueing at the door.")
+    max_connections: int = _setting(
+        200, "Most connections the HTTP server holds open at once; past that it stops accepting until some close.")
+    connections_per_address: int = _setting(
+        32, "Most open connections from one client address (well under max_connections, so that one machine "
+            "cannot take them all); past that a new one is answered 429 too_many_connections and closed. "
+            "0: no cap (behind a reverse proxy every client shares the proxy's address: let the proxy cap).")
+    request_deadline_s: float = _setting(
+        10.0, "Seconds from a request's first byte (a new connection's: from the connect) until its headers and "
+              "body have all arrived; trickling bytes cannot extend it. Past that, 408 request_timeout and the "
+              "connection is closed (a connection that sent nothing is just closed). 0: no deadline.")
     cors_origins: tuple[str, ...] = _setting((), "Origins allowed by CORS (comma list, '*' for any); never "
                                                  "the admin endpoints.")
     allowed_hosts: tuple[str, ...] = _setting(

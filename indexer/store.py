@@ -15,6 +15,7 @@ import errno
 import hashlib
 import json
 import os
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -234,11 +235,23 @@ def prune(root: Path, keep: int) -> None:
 
 # ---------------------------------------------------------------- reading
 
+_VERSION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
+
+
 def current_version(root: Path) -> str | None:
+    """The version CURRENT names; None when there is no CURRENT or it is empty. Only ``publish`` writes it,
+    always one directory name under versions/: a path there (``..``, ``/srv/other``) is damage or tampering
+    and is refused (IndexLoadError), never followed out of the index root."""
     try:
-        return (Path(root) / "CURRENT").read_text(encoding="utf-8").strip() or None
+        name = (Path(root) / "CURRENT").read_text(encoding="utf-8").strip()
     except FileNotFoundError:
         return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise IndexLoadError(f"CURRENT is unreadable: {exc}") from None
+    if name and not _VERSION_NAME.fullmatch(name):
+        raise IndexLoadError(f"CURRENT names {name[:100]!r}, which is outside versions/ (it must be one version's "
+                             f"directory name); not followed")
+    return name or None
 
 
 def resolve(path: Path) -> Path:

@@ -16,7 +16,7 @@ from storage import StorageError
 log = logging.getLogger(__name__)
 
 HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-              405: "method_not_allowed", 413: "payload_too_large", 415: "unsupported_media_type",
+              405: "method_not_allowed", 408: "request_timeout", 413: "payload_too_large", 415: "unsupported_media_type",
               429: "rate_limited", 431: "headers_too_large", 500: "internal_error", 501: "not_implemented",
               503: "index_unavailable"}
 

@@ -6,7 +6,8 @@ that object, so a swap never disturbs a request in flight. A new version that fa
 searcher fail) is refused: one log line, the old one keeps serving, ``status()``
 says why, and that version is not tried again. At start-up, when ``CURRENT`` names
 a version that cannot be served, the newest good version under ``versions/`` is
-served instead, and ``status()`` says so.
+served instead, and ``status()`` says so; so it is when ``CURRENT`` is missing or empty while good
+versions exist, or names a path outside ``versions/`` (refused, never followed).
 """
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from indexer.store import IndexLoadError, current_version, load_index
 
 log = logging.getLogger(__name__)
 
+_NONE = object()  # no fallback served
 _PATH = re.compile(r"(?<![\w.~-])/(?:[^\s/'\":(),]+/)*([^\s/'\":(),]*)")
 
 
@@ -46,6 +48,7 @@ class IndexHolder:
         self.loaded_at: float | None = time.time() if searcher else None
         self._refused: str | None = None  # a version that failed to load: not tried again
         self._pinned = searcher is not None and not (self.root / "CURRENT").exists()
+        self._fallback_pointer: str | None | object = _NONE  # CURRENT's text when a fallback was served for it
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -54,24 +57,41 @@ class IndexHolder:
         """Load the published version if it is not the one served; True when swapped."""
         with self._lock:
             wanted = None
+            pointer = self._pointer()
+            if self.searcher is not None and self._fallback_pointer is not _NONE and pointer == self._fallback_pointer:
+                return False  # CURRENT is as bad as when the fallback was chosen: nothing new to try or say
             try:
-                wanted = current_version(self.root)
+                wanted = current_version(self.root)  # IndexLoadError: CURRENT names a path outside versions/
                 if wanted is None and not (self.root / "manifest.json").exists():
-                    raise IndexLoadError(f"no published index in {self.root} "
-                                         f"(build one: python -m indexer build --out {self.root})")
+                    raise IndexLoadError(self._no_version_reason(pointer))
                 if self.searcher is not None and wanted in (None, self.searcher.index.version):
                     self.error = self._refused = None  # the current version is the one served
+                    self._fallback_pointer = _NONE
                     return False
                 if wanted is not None and wanted == self._refused:
                     return False
                 assistant = self._load(self.root)
             except Exception as exc:  # noqa: BLE001 - whatever breaks a new version, the old one serves on
                 self._refuse(wanted, exc)
-                if self.searcher is None and wanted is not None:
-                    return self._fall_back(wanted)
+                if self.searcher is None:
+                    return self._fall_back(wanted, pointer)
                 return False
+            self._fallback_pointer = _NONE
             self._serve(assistant, None)
             return True
+
+    def _pointer(self) -> str | None:
+        """CURRENT's raw text (None: missing), to tell whether it changed since it was last judged."""
+        try:
+            return (self.root / "CURRENT").read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return None
+
+    def _no_version_reason(self, pointer: str | None) -> str:
+        versions = self.root / "versions"
+        if versions.is_dir() and any(p.is_dir() for p in versions.iterdir()):
+            return "CURRENT is missing" if pointer is None else "CURRENT is empty"
+        return f"no published index in {self.root} (build one: python -m indexer build --out {self.root})"
 
     def _load(self, path: Path) -> Assistant:
         """The version's Searcher and its triage, built and warmed up here rather than by a request."""
@@ -97,8 +117,8 @@ class IndexHolder:
             log.error("index not loaded, still serving %s: %s", self.version or "nothing", reason)
         self.error, self._refused = without_paths(reason), wanted
 
-    def _fall_back(self, refused: str) -> bool:
-        """Nothing served yet and CURRENT's version is refused: serve the newest good one."""
+    def _fall_back(self, refused: str | None, pointer: str | None) -> bool:
+        """Nothing served yet and CURRENT's version is refused (or CURRENT names none): serve the newest good one."""
         reason = self.error
         versions = self.root / "versions"
         names = sorted((p.name for p in versions.iterdir() if p.is_dir()), reverse=True) if versions.is_dir() else []
@@ -110,10 +130,11 @@ class IndexHolder:
             except Exception as exc:  # noqa: BLE001 - try the next older one
                 log.error("fallback version %s not loaded either: %s", name, exc)
                 continue
-            message = f"CURRENT names {refused}, which was refused ({reason}); serving {name}, " \
-                      f"the newest good version"
+            why = f"CURRENT names {refused}, which was refused ({reason})" if refused is not None else reason
+            message = f"{why}; serving {name}, the newest good version"
             log.warning("%s", message)
             self._serve(assistant, message)
+            self._fallback_pointer = pointer
             return True
         return False
 
