@@ -44,7 +44,7 @@ def main(argv=None) -> int:
         for _ in range(args.rounds):
             started = time.perf_counter()
             for question, answer in answers:
-                log.record(entry_of(answer, question, 12.3, "suggest"))
+                log.record(entry_of(answer, question, "suggest"))
             per_round.append((time.perf_counter() - started) / len(answers) * 1e6)
         log.flush(120)
         total = time.perf_counter() - started_all

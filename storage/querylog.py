@@ -72,7 +72,7 @@ class Entry:
     confident: bool
     confidence: float
     index_version: str
-    latency_ms: float
+    latency_ms: float  # the question's own search and triage (the answer's took_ms), in suggest and batch alike
     intent: str | None = None
     urgency: str | None = None
     emotion: str | None = None
@@ -101,14 +101,14 @@ class Served:
     at: float  # time.time() of the answer
 
 
-def entry_of(answer, question: str, latency_ms: float, endpoint: str, request_id: str | None = None) -> Entry:
+def entry_of(answer, question: str, endpoint: str, request_id: str | None = None) -> Entry:
     """The log entry of one assist.Answer (its triage labels when the KB has triage data)."""
     result, triage = answer.result, answer.triage
     labels = dict(intent=triage.intent.label, urgency=triage.urgency.label, emotion=triage.emotion.label,
                   handoff=triage.handoff, handoff_reason=triage.handoff_reason) if triage else {}
     return Entry(time.time(), endpoint, question, tuple(s.article_id for s in result.suggestions),
                  tuple(s.score for s in result.suggestions), result.confident, result.confidence,
-                 result.index_version, latency_ms, **labels,
+                 result.index_version, answer.took_ms, **labels,
                  out_of_scope=result.out_of_scope.topic if result.out_of_scope else None, request_id=request_id)
 
 

@@ -49,3 +49,10 @@ def test_secrets_are_not_in_the_settings_repr():
     config = cfg.load({"admin_token": "tok-3f9a", "database_url": "postgresql://u:pw-77@h/db"}, environ={})
     assert config.admin_token == "tok-3f9a"
     assert "tok-3f9a" not in repr(config) and "pw-77" not in repr(config)
+
+
+def test_a_renamed_setting_left_in_the_environment_is_an_error_naming_the_new_one():
+    """embed_batch (the server's micro-batch) read like embed_batch_size (the build's): it is serve_embed_batch."""
+    with pytest.raises(cfg.ConfigError, match="KBS_EMBED_BATCH is now KBS_SERVE_EMBED_BATCH"):
+        cfg.load(environ={"KBS_EMBED_BATCH": "4"})
+    assert cfg.load(environ={"KBS_SERVE_EMBED_BATCH": "4"}).serve_embed_batch == 4
