@@ -104,7 +104,7 @@ def escalation(model: TriageModel, earlier: list[str], emotion: str, score: floa
     """The emotions of the last customer turns (oldest first) when they rise to this one, else ()."""
     if HEAT.get(emotion, 0) == 0 or not earlier:
         return ()
-    scale = float(model.scoring.get("intensity_scale", 4.0))
+    scale = model.scoring.intensity_scale
     path, heats = [], []
     for text in earlier[-2:]:
         label, value = cue_emotion(model, text)
@@ -119,7 +119,7 @@ def escalation(model: TriageModel, earlier: list[str], emotion: str, score: floa
 def cue_emotion(model: TriageModel, text: str) -> tuple[str, float]:
     """The emotion of an earlier turn from its cue words alone (no embedding for earlier turns)."""
     scores = model.emotion_cues.scores(clean(text))
-    prior = float(model.scoring.get("neutral_prior", 1.5))
+    prior = model.scoring.neutral_prior
     best = max(scores, key=lambda label: scores[label][0], default=None)
     if best is None or scores[best][0] < prior:
         return "neutral", 0.0

@@ -8,6 +8,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
+from indexer.scoring import Scoring
 from indexer.store import Index
 from indexer.tokenize import normalize
 
@@ -102,7 +103,7 @@ class TriageModel:
     intent_of_article: dict[str, str]
     intent_of_category: dict[str, str]
     comfort: tuple[dict, ...]
-    scoring: dict[str, Any]
+    scoring: Scoring
     classifier: Classifier | None = None  # trained at build time (assist.train); None in an index without one
 
     @classmethod
@@ -130,7 +131,7 @@ class TriageModel:
                             for dim, names in labels.items()},
             intent_of_article={a: i["label"] for i in taxonomy["intents"] for a in i.get("articles") or ()},
             intent_of_category={c: i["label"] for i in taxonomy["intents"] for c in i.get("categories") or ()},
-            comfort=tuple(data["comfort"]), scoring=dict(taxonomy.get("scoring") or {}),
+            comfort=tuple(data["comfort"]), scoring=Scoring.of_index(taxonomy.get("scoring") or {}),
             classifier=Classifier.of_index(index),
         )
 

@@ -11,6 +11,7 @@ import numpy as np
 
 from core import sources
 from core.config import Config
+from indexer.scoring import Scoring
 from indexer.store import Index
 from retrieval.train import ranker_trainers
 
@@ -108,7 +109,7 @@ def train(index: Index, directory: Path) -> dict:
         return {}
     examples = index.assist["examples"]
     labels = labels_of(index.assist)
-    l2 = float((index.assist["taxonomy"].get("scoring") or {}).get("classifier_l2", 1.0))
+    l2 = Scoring.of_index(index.assist["taxonomy"].get("scoring") or {}).classifier_l2
     np.save(directory / WEIGHTS_FILE, fit_all(design(examples, index.assist_vectors), examples, labels, l2))
     return {"format": FORMAT, "files": [WEIGHTS_FILE], "labels": {k: list(v) for k, v in labels.items()},
             "layout": {"ngrams": list(NGRAMS), "buckets": BUCKETS}, "training": {"examples": len(examples), "l2": l2}}

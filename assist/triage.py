@@ -32,10 +32,10 @@ def neighbours(model: TriageModel, vector: np.ndarray | None) -> tuple[np.ndarra
     if vector is None or not len(model.examples):
         return np.zeros(0, np.int64), np.zeros(0)
     sims = model.example_vectors @ np.asarray(vector, dtype=np.float32)
-    k = min(int(model.scoring.get("neighbours", 7)), len(sims))
+    k = min(model.scoring.neighbours, len(sims))
     top = np.argpartition(-sims, k - 1)[:k]
     top = top[np.argsort(-sims[top], kind="stable")]
-    weights = np.exp((sims[top] - sims[top[0]]) / float(model.scoring.get("temperature", 0.02)))
+    weights = np.exp((sims[top] - sims[top[0]]) / model.scoring.temperature)
     return top, weights / weights.sum()
 
 
@@ -53,7 +53,7 @@ def _example_evidence(model: TriageModel, dim: str, top, weights, label: str) ->
 def _learned(model: TriageModel, dim: str, probs: dict | None) -> tuple[dict[str, float], dict[str, float]]:
     """(the classifier's vote: weight × probability per label, the probabilities); empty without a classifier."""
     found = (probs or {}).get(dim, {})
-    weight = float(model.scoring.get("classifier_weight", {}).get(dim, 0.0))
+    weight = model.scoring.classifier_weight.of(dim)
     return {label: weight * p for label, p in found.items()}, found
 
 
@@ -78,17 +78,17 @@ def intent(model: TriageModel, text: str, context_text: str, result: SearchResul
     cues = model.intent_cues.scores(text)
     own = max((score for score, _ in cues.values()), default=0.0)
     # a follow-up: the earlier topic's cues count half, unless the message names a topic of its own
-    if context_text and own < float(model.scoring.get("own_topic_cue", 2.0)):
+    if context_text and own < model.scoring.own_topic_cue:
         for label, (score, evidence) in model.intent_cues.scores(clean(context_text), "context").items():
             own = cues.get(label, (0.0, []))
             cues[label] = (own[0] + score / 2, own[1] + evidence)
-    weight = model.scoring.get("example_weight", {}).get("intent", 3.0)
+    weight = model.scoring.example_weight.intent
     extra = dict(zip(model.intents, weight * _vote(model, "intent", model.intents, top, weights)))
     learned = _add_learned(model, "intent", probs, extra)
     article_evidence: dict[str, list[Evidence]] = {}
     if result is not None and result.suggestions:
         shares = [1.0 / rank for rank in range(1, min(ARTICLE_VOTES, len(result.suggestions)) + 1)]
-        scale = float(model.scoring.get("article_weight", 1.5)) * (1.0 if result.confident else 0.5) / sum(shares)
+        scale = model.scoring.article_weight * (1.0 if result.confident else 0.5) / sum(shares)
         for suggestion, share in zip(result.suggestions, shares):
             label = (model.intent_of_article.get(suggestion.article_id)
                      or model.intent_of_category.get(suggestion.category))
@@ -98,7 +98,7 @@ def intent(model: TriageModel, text: str, context_text: str, result: SearchResul
                     Evidence("article", suggestion.article_id, scale * share, label))
     scores = _combine(model.intents, cues, extra)
     for label in model.intents:  # wins_over: e.g. a quality problem decides even when a refund is asked for
-        if cues.get(label, (0.0,))[0] >= float(model.scoring.get("wins_over_cue", 3.0)):
+        if cues.get(label, (0.0,))[0] >= model.scoring.wins_over_cue:
             for other in model.intent_info(label).get("wins_over") or ():
                 scores[other] = min(scores[other], scores[label] - 0.01)
     best = max(model.intents, key=lambda n: (scores[n], -model.intents.index(n)))
@@ -123,13 +123,13 @@ def emotion(model: TriageModel, text: str, top, weights, thread: list[str] = (),
     cues = model.emotion_cues.scores(text)
     denied = model.emotion_cues.denied(text, cues)  # before the earlier turn's cues join them
     if thread:  # the customer's last turn on this topic colours a short push (才穿两次啊, ？？？)
-        carry = float(model.scoring.get("emotion_carry", 0.0))
+        carry = model.scoring.emotion_carry
         for label, (score, evidence) in model.emotion_cues.scores(thread[-1], "context").items():
             own = cues.get(label, (0.0, []))
             cues[label] = (own[0] + carry * score, own[1] + evidence)
-    weight = model.scoring.get("example_weight", {}).get("emotion", 2.0)
+    weight = model.scoring.example_weight.emotion
     extra = dict(zip(model.emotions, weight * _vote(model, "emotion", model.emotions, top, weights)))
-    extra["neutral"] = extra.get("neutral", 0.0) + float(model.scoring.get("neutral_prior", 1.5))
+    extra["neutral"] = extra.get("neutral", 0.0) + model.scoring.neutral_prior
     learned = _add_learned(model, "emotion", probs, extra)
     # 不着急 慢慢发: no vote brings back a denied feeling, and a customer who denies worry or anger is calm:
     if denied - {"positive"}:  # neither is voted back in
@@ -140,7 +140,7 @@ def emotion(model: TriageModel, text: str, top, weights, thread: list[str] = (),
     best = max(model.emotions, key=lambda n: (scores[n], n == "neutral"))
     evidence = cues.get(best, (0, []))[1] + _example_evidence(model, "emotion", top, weights, best) \
         + _learned_evidence(learned, best)
-    intensity = 0.0 if best == "neutral" else min(1.0, scores[best] / float(model.scoring.get("intensity_scale", 4)))
+    intensity = 0.0 if best == "neutral" else min(1.0, scores[best] / model.scoring.intensity_scale)
     return Label(best, scores[best], tuple(evidence), scores), intensity
 
 
@@ -155,7 +155,7 @@ def _learned_reason(model: TriageModel, partial: dict, intent_label: Label) -> s
 
 def urgency(model: TriageModel, text: str, intent_label: Label, escalated: tuple, top, weights,
             thread: list[str] = (), probs: dict | None = None) -> tuple[Label, tuple]:
-    threshold = float(model.scoring.get("high_threshold", 2.0))
+    threshold = model.scoring.high_threshold
     scored = model.urgency_cues.scores(text)
     found = {reason: ev for reason, (score, ev) in scored.items() if score >= threshold}
     carried = model.taxonomy["urgency"].get("carried") or ()
@@ -164,15 +164,15 @@ def urgency(model: TriageModel, text: str, intent_label: Label, escalated: tuple
     if found:
         return Label("high", threshold, tuple(e for ev in found.values() for e in ev)), tuple(found)
     learned_votes, learned = _learned(model, "urgency", probs)
-    if learned.get("high", 0.0) >= float(model.scoring.get("high_probability", 1.1)):
+    if learned.get("high", 0.0) >= model.scoring.high_probability:
         return Label("high", learned["high"], tuple(_learned_evidence(learned, "high"))), \
             (_learned_reason(model, scored, intent_label),)
     prior = model.intent_info(intent_label.label).get("urgency_prior", "normal")
     owned = model.flat["urgency_owned"].scores(text).get("", (0.0, []))
     browsing = model.flat["urgency_browsing"].scores(text).get("", (0.0, []))
-    weight = model.scoring.get("example_weight", {}).get("urgency", 1.5)
+    weight = model.scoring.example_weight.urgency
     votes = dict(zip(levels, weight * _vote(model, "urgency", levels, top, weights)))
-    prior_weight = float(model.scoring.get("urgency_prior_weight", 1.5))
+    prior_weight = model.scoring.urgency_prior_weight
     scores = {level: votes.get(level, 0.0) + learned_votes.get(level, 0.0) for level in ("normal", "low")}
     scores["normal"] += owned[0] + (prior_weight if prior == "normal" else 0.0)
     scores["low"] += browsing[0] + (prior_weight if prior == "low" else 0.0)
@@ -190,7 +190,7 @@ def urgency(model: TriageModel, text: str, intent_label: Label, escalated: tuple
 
 def handoff(model: TriageModel, text: str, customer_rounds: int, thread: list[str] = (),
             probs: dict | None = None) -> tuple[bool, str | None, tuple[Evidence, ...]]:
-    threshold = float(model.scoring.get("handoff_threshold", 2.0))
+    threshold = model.scoring.handoff_threshold
     found = {reason: ev for reason, (score, ev) in model.handoff_cues.scores(text).items() if score >= threshold}
     carried = model.taxonomy["handoff"].get("carried") or ()
     found |= {r: ev for r, ev in from_thread(model.handoff_cues, thread, carried, threshold).items() if r not in found}
@@ -199,7 +199,7 @@ def handoff(model: TriageModel, text: str, customer_rounds: int, thread: list[st
         found["rounds"] = [Evidence("rounds", f"{customer_rounds} customer rounds on this topic", customer_rounds)]
     learned = {r: p for r, p in (probs or {}).get("handoff", {}).items() if r in model.taxonomy["handoff"]["reasons"]}
     chance = sum(learned.values())  # of any hand-off at all
-    if not found and learned and chance >= float(model.scoring.get("handoff_probability", 1.1)):
+    if not found and learned and chance >= model.scoring.handoff_probability:
         reason = max(learned, key=learned.get)
         found[reason] = [Evidence("classifier", f"p={chance:.2f}", chance, reason)]
     for reason in model.taxonomy["handoff"]["reasons"]:  # most serious first

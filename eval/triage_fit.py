@@ -16,6 +16,7 @@ from assist import train
 from assist.classifier import softmax
 from assist.triage import emotion, handoff, intent, urgency
 from assist.model import clean
+from indexer.scoring import DIMENSIONS, Scoring
 from retrieval import Query
 
 GRID = {
@@ -82,17 +83,17 @@ def oof_probabilities(model, vectors) -> tuple[list[dict], dict]:
     return best[2], {"classifier_l2": best[1], "out_of_fold_log_loss": round(best[0], 4)}
 
 
-def _scoring(base: dict, values: dict) -> dict:
-    scoring = {**base, "example_weight": dict(base.get("example_weight", {})),
-               "classifier_weight": dict(base.get("classifier_weight", {}))}
+def _scoring(base: Scoring, values: dict) -> Scoring:
+    """``base`` with the grid's values: ``example_<dim>`` and ``classifier_<dim>`` name one dimension's weight."""
+    changes: dict = {}
     for name, value in values.items():
-        if name.startswith("example_"):
-            scoring["example_weight"][name.removeprefix("example_")] = value
-        elif name.startswith("classifier_"):
-            scoring["classifier_weight"][name.removeprefix("classifier_")] = value
+        for prefix in ("example_", "classifier_"):
+            if name.startswith(prefix) and name.removeprefix(prefix) in DIMENSIONS:
+                changes.setdefault(prefix + "weight", {})[name.removeprefix(prefix)] = value
+                break
         else:
-            scoring[name] = value
-    return scoring
+            changes[name] = value
+    return base.replace(**changes)
 
 
 def fit(assistant) -> dict:

@@ -24,6 +24,7 @@ from typing import Any
 
 from .frontmatter import read_yaml, split_front_matter as _split_front_matter, text_of as _text
 from .records import Diagnostic
+from .scoring import Scoring, ScoringError
 from .yaml_shape import Each, ListOf, conform
 
 FOLDER = "_assist"
@@ -211,16 +212,11 @@ def _labels(taxonomy: dict, text: str, rel: str, report: _Report) -> dict[str, t
             if unknown:
                 report(rel, _line(text, f"{name}:"), "error", f"situation {name!r} names unknown {field}: "
                                                                f"{', '.join(sorted(unknown))}")
-    scoring = taxonomy.get("scoring") or {}
-    if not isinstance(scoring, dict) or not all(
-            isinstance(v, (int, float)) or (isinstance(v, dict) and all(isinstance(x, (int, float))
-                                                                        for x in v.values()))
-            for v in scoring.values()):
-        report(rel, _line(text, "scoring"), "error", "'scoring' values must be numbers (or maps of numbers)")
-    elif not (isinstance(scoring.get("neighbours", 1), int) and scoring.get("neighbours", 1) >= 1
-              and scoring.get("temperature", 1) > 0):
-        report(rel, _line(text, "scoring"), "error", "'scoring.neighbours' must be a whole number ≥ 1 and "
-                                                     "'scoring.temperature' above 0")
+    try:
+        Scoring.from_mapping(taxonomy.get("scoring") or {})
+    except ScoringError as exc:
+        report(rel, _line(text, f"{exc.key}:") if exc.key and f"{exc.key}:" in text else _line(text, "scoring"),
+               "error", str(exc))
     return labels
 
 

@@ -104,7 +104,10 @@ def test_a_kb_layer_problem_is_reported_at_the_kb_file_and_line(tmp_path):
     ("taxonomy.yaml", "handoff: 3\n", "'handoff' must be a mapping"),
     ("taxonomy.yaml", "situations:\n  risk: {handoff: risk}\n", "'situations.risk.handoff' must be a list of texts"),
     ("taxonomy.yaml", "intents:\n  - {label: 物流, categories: 3}\n", "'intents[0].categories' must be a list"),
-    ("taxonomy.yaml", "scoring:\n  neighbours: 0\n", "'scoring.neighbours' must be a whole number ≥ 1"),
+    ("taxonomy.yaml", "scoring:\n  neighbours: 0\n", "scoring.neighbours: must be a whole number ≥ 1"),
+    ("taxonomy.yaml", "scoring:\n  neighbors: 5\n", "scoring.neighbors: unknown setting"),
+    ("taxonomy.yaml", "scoring:\n  temperature: warm\n", "scoring.temperature: must be a number"),
+    ("taxonomy.yaml", "scoring:\n  example_weight: {mood: 1}\n", "scoring.example_weight: must map each of"),
     ("cues.yaml", "scopes:\n  x: 3\n", "'scopes.x' must be a mapping"),
     ("cues.yaml", "intent: [发货]\n", "'intent' must be a mapping"),
     ("examples.yaml", "examples: 3\n", "'examples' must be a list"),
@@ -118,9 +121,50 @@ def test_a_value_of_the_wrong_shape_is_a_lint_error_not_a_traceback(tmp_path, na
                for d in diagnostics), diagnostics
 
 
+def test_a_misspelled_scoring_key_is_an_error_at_its_line_not_silently_ignored(tmp_path):
+    write(tmp_path, "taxonomy.yaml", "# the KB's tuning\nscoring:\n  neighbours: 9\n  temprature: 0.05\n")
+    data, diagnostics, _ = parse_assist(tmp_path)
+    (problem,) = [d for d in diagnostics if d.severity == "error"]
+    assert data is None and (problem.path, problem.line) == ("_assist/taxonomy.yaml", 4)
+    assert "temprature" in problem.message
+
+
+def test_without_the_built_in_pack_every_scoring_setting_is_required(tmp_path):
+    """defaults: false used to get the code's own numbers, which differed from the pack's."""
+    import yaml
+
+    from indexer.assist_data import DEFAULTS
+
+    taxonomy = yaml.safe_load((DEFAULTS / "taxonomy.yaml").read_text(encoding="utf-8"))
+    del taxonomy["scoring"]["neutral_prior"]
+    for name in ("cues.yaml", "examples.yaml"):
+        write(tmp_path, name, (DEFAULTS / name).read_text(encoding="utf-8"))
+    write(tmp_path, "taxonomy.yaml", "defaults: false\n" + yaml.safe_dump(taxonomy, allow_unicode=True))
+    data, diagnostics, _ = parse_assist(tmp_path)
+    assert data is None and any("scoring.neutral_prior: missing" in d.message for d in diagnostics), diagnostics
+
+
+def test_triage_reads_no_scoring_default_of_its_own():
+    """One source of the values: the pack. The code read 17 of them with fallbacks that differed from it."""
+    from tests.helpers import ROOT
+
+    for name in ("triage.py", "context.py", "train.py", "model.py"):
+        assert "scoring.get(" not in (ROOT / "assist" / name).read_text(encoding="utf-8"), name
+
+
 def test_a_kb_that_renames_labels_is_told_to_drop_the_built_in_pack(tmp_path):
     write(tmp_path, "taxonomy.yaml", "emotions: [生气, 焦虑, neutral, 开心]\n")
     data, diagnostics, _ = parse_assist(tmp_path)
     assert data is None
     assert any(d.path.startswith(BUILT_IN.rel) for d in diagnostics)  # the built-in examples' emotions are unknown
     assert any(d.path == "_assist/taxonomy.yaml" and "'defaults: false'" in d.message for d in diagnostics)
+
+
+def test_an_index_from_an_older_version_gets_the_packs_value_for_a_setting_added_since():
+    from indexer.scoring import Scoring, built_in
+
+    old = {k: v for k, v in built_in().items() if k != "handoff_probability"}
+    old["removed_since"] = 1.0
+    assert Scoring.of_index(old) == Scoring.from_mapping(built_in())
+    assert Scoring.from_mapping(built_in()).replace(example_weight={"urgency": 2.5}).example_weight.intent \
+        == built_in()["example_weight"]["intent"]

@@ -109,8 +109,7 @@ def _probs(**dims):
 
 
 def test_a_confident_classifier_makes_a_cueless_message_high_with_a_reason(model):
-    scoring = {**model.scoring, "high_probability": 0.5}
-    local = dataclasses.replace(model, scoring=scoring)
+    local = dataclasses.replace(model, scoring=model.scoring.replace(high_probability=0.5))
     quality = Label("售后/质量", 1.0)
     empty = np.zeros(0, np.int64), np.zeros(0)
     high = _probs(urgency={"high": 0.8, "normal": 0.1, "low": 0.1})
@@ -126,15 +125,14 @@ def test_a_confident_classifier_makes_a_cueless_message_high_with_a_reason(model
 def test_the_classifiers_emotion_vote_weighs_with_its_weight(model):
     empty = np.zeros(0, np.int64), np.zeros(0)
     angry = _probs(emotion={"angry": 0.9, "anxious": 0.05, "neutral": 0.05, "positive": 0.0})
-    off = dataclasses.replace(model, scoring={**model.scoring, "classifier_weight": {"emotion": 0.0}})
-    on = dataclasses.replace(model, scoring={**model.scoring, "classifier_weight": {"emotion": 3.0}})
+    off = dataclasses.replace(model, scoring=model.scoring.replace(classifier_weight={"emotion": 0.0}))
+    on = dataclasses.replace(model, scoring=model.scoring.replace(classifier_weight={"emotion": 3.0}))
     assert emotion(off, clean("这样也行"), *empty, (), angry)[0].label == "neutral"
     assert emotion(on, clean("这样也行"), *empty, (), angry)[0].label == "angry"
 
 
 def test_the_classifier_hands_off_above_its_probability_only(model):
-    scoring = {**model.scoring, "handoff_probability": 0.5}
-    local = dataclasses.replace(model, scoring=scoring)
+    local = dataclasses.replace(model, scoring=model.scoring.replace(handoff_probability=0.5))
     likely = _probs(handoff={"none": 0.3, "risk": 0.1, "complaint": 0.5, "request": 0.1})
     needed, reason, evidence = handoff(local, clean("这事你们看着办"), 1, [], likely)
     assert (needed, reason) == (True, "complaint") and evidence[0].signal == "classifier"
