@@ -63,7 +63,8 @@ def _deadline() -> float:
 
 
 def _log(question: str, answer: Answer, endpoint: str, request_id: str) -> None:
-    """Hand the answer to the query log's writer thread (masked there); returns at once."""
+    """Count the answer (/metrics) and hand it to the query log's writer thread (masked there); returns at once."""
+    current.metrics().answered(answer, endpoint)
     query_log = current.stores().query_log
     if query_log.enabled:
         query_log.record(querylog.entry_of(answer, question, endpoint, request_id))

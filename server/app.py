@@ -71,6 +71,10 @@ def create_app(config: cfg.Config | None = None, searcher: Searcher | None = Non
     app.extensions["kbs_reports"] = ReportJobs(config, holder, today, app.extensions["kbs_stores"])
 
     from . import admin, api, pages
+    from .metrics import Metrics
+
+    app.extensions["kbs_metrics"] = metrics = Metrics(app)
+    metrics.install(app)  # first: its clock starts before the guard may refuse the request
 
     # each blueprint carries its own auth and CORS: the public API CORS where configured, the admin API the token
     app.register_blueprint(api.blueprint(config))

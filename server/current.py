@@ -27,6 +27,10 @@ def served():
     return current_app.extensions["kbs_served"]
 
 
+def metrics():
+    return current_app.extensions["kbs_metrics"]
+
+
 def assistant() -> Assistant:
     found = holder().assistant  # taken once: a reload cannot change it mid-request
     if found is None:

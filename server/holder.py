@@ -45,6 +45,7 @@ class IndexHolder:
         self.today = today
         self.assistant = Assistant(searcher, config) if searcher is not None else None
         self.error: str | None = None  # why the version CURRENT names is not served (no paths)
+        self.reload_failures = 0  # versions refused (each refusal once, not each check of it): /metrics
         self.loaded_at: float | None = time.time() if searcher else None
         self._refused: str | None = None  # a version that failed to load: not tried again
         self._pinned = searcher is not None and not (self.root / "CURRENT").exists()
@@ -114,6 +115,7 @@ class IndexHolder:
         reason = str(exc) if isinstance(exc, IndexLoadError) else \
             f"version {wanted} cannot be served: {type(exc).__name__}: {exc}"
         if without_paths(reason) != self.error:
+            self.reload_failures += 1
             log.error("index not loaded, still serving %s: %s", self.version or "nothing", reason)
         self.error, self._refused = without_paths(reason), wanted
 

@@ -1,5 +1,5 @@
 """The pages and probes: the agents' sidebar, the editors' admin page (static: it asks for the token and calls the
-admin API), health and readiness. No token, no CORS."""
+admin API), health, readiness and the metrics. No token, no CORS."""
 from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, jsonify, send_from_directory
@@ -16,6 +16,7 @@ def blueprint() -> Blueprint:
     bp.add_url_rule("/", view_func=sidebar, methods=["GET"])
     bp.add_url_rule("/healthz", view_func=healthz, methods=["GET"])
     bp.add_url_rule("/readyz", view_func=readyz, methods=["GET"])
+    bp.add_url_rule("/metrics", view_func=metrics, methods=["GET"])
     return bp
 
 
@@ -40,3 +41,8 @@ def readyz():
     status = {**current.holder().status(), "embedding": current.holder().encoder.stats(),
               "query_log": current.stores().query_log.stats()}
     return jsonify(status), (200 if status["ready"] else 503)
+
+
+def metrics():
+    """Prometheus text format (server.metrics): counts and gauges, no customer text."""
+    return current.metrics().exposition()
