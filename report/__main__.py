@@ -27,7 +27,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--until", help="the day after the last one (exclusive); default: a week after --since")
     p.add_argument("--out", required=True, help="folder to write report.html, report.md and the CSVs into")
     p.add_argument("--index", help="published index root whose articles are judged (default: setting index_dir)")
-    p.add_argument("--kb", help="judge the articles of this KB folder as they are now, instead of the index's")
+    p.add_argument("--kb", help="judge the articles of this KB folder as they are now, instead of the index's; its "
+                                "_learned/ data is listed for review (default: setting kb_dir)")
     p.add_argument("--as-of", help="the day 'expiring in the next N days' counts from (default: today)")
     p.add_argument("--cache", help="folder of the question-embedding cache (default: <index>/cache)")
     cfg.add_arguments(p, SETTINGS)
@@ -55,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         articles = kb_articles(Path(args.kb), as_of) if args.kb else published_articles(Path(config.index_dir))
         vectors = QuestionVectors(create_embedder(config), Path(args.cache or Path(config.index_dir) / "cache"),
                                   config.embed_batch_size)
-        report = make_report(config, period, articles, vectors, as_of)
+        report = make_report(config, period, articles, vectors, as_of, kb=Path(args.kb) if args.kb else None)
         files = write_report(report, Path(args.out))
     except (IndexLoadError, FileNotFoundError, EmbedderError, OSError) as exc:
         return _fail(exc)

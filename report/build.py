@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from pathlib import Path
 
 from core.config import Config
 
@@ -11,6 +12,7 @@ from .catalog import Articles
 from .embedding import QuestionVectors
 from .gaps import Gap, kb_gaps
 from .hotspots import Hotspots, hotspots
+from .learned import Learned, learned_figures
 from .load import Traffic, load_traffic
 from .period import Period
 from .service import Service, service_figures
@@ -33,6 +35,7 @@ class Report:
     hotspots: Hotspots
     expiry_days: int
     empty: bool
+    learned: Learned
     notes: tuple[str, ...] = ()
 
     def title(self, article_id: str | None) -> str:
@@ -42,7 +45,8 @@ class Report:
 
 
 def build_report(traffic: Traffic, articles: Articles, vectors: QuestionVectors, config: Config, as_of: dt.date,
-                 notes: tuple[str, ...] = ()) -> Report:
+                 notes: tuple[str, ...] = (), kb: Path | None = None) -> Report:
+    """``kb``: the KB folder whose ``_learned/`` data the report lists for review (default: setting kb_dir)."""
     similarity = config.report_cluster_similarity
     return Report(
         period=traffic.period, as_of=as_of,
@@ -54,11 +58,12 @@ def build_report(traffic: Traffic, articles: Articles, vectors: QuestionVectors,
         gaps=kb_gaps(traffic.asked, traffic.reactions, vectors, similarity),
         articles=article_figures(traffic.asked, traffic.reactions, articles.by_id, as_of, config.expiry_warning_days),
         hotspots=hotspots(traffic.asked, traffic.period),
-        expiry_days=config.expiry_warning_days, empty=traffic.empty, notes=notes)
+        expiry_days=config.expiry_warning_days, empty=traffic.empty,
+        learned=learned_figures(kb if kb is not None else Path(config.kb_dir), config.learned_min_support), notes=notes)
 
 
 def make_report(config: Config, period: Period, articles: Articles, vectors: QuestionVectors,
-                as_of: dt.date, sources: Sources | None = None) -> Report:
+                as_of: dt.date, sources: Sources | None = None, kb: Path | None = None) -> Report:
     """The report of ``period`` from the configured feedback and query log, or from ``sources`` already
     open (the server's own stores: no second database connection or pool per report)."""
     opened = sources is None
@@ -69,4 +74,4 @@ def make_report(config: Config, period: Period, articles: Articles, vectors: Que
         if opened:
             sources.close()
     notes = tuple(f"nothing recorded yet at {where}" for where in sources.missing)
-    return build_report(traffic, articles, vectors, config, as_of, notes)
+    return build_report(traffic, articles, vectors, config, as_of, notes, kb)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from .build import Report
 from .gaps import SHOWN as GAPS_SHOWN
+from .learned import SHOWN as LEARNED_SHOWN
 
 Cell = str | int | float | tuple | None
 FIGURES = ("figure", "value")  # the columns of a table of headline figures (the HTML shows it as tiles)
@@ -41,7 +42,8 @@ class Section:
 
 
 def sections(report: Report) -> tuple[Section, ...]:
-    return (_service(report), _hotspots(report), _top(report), _gaps(report), _articles(report), _expiry(report))
+    return (_service(report), _hotspots(report), _top(report), _gaps(report), _learned(report), _articles(report),
+            _expiry(report))
 
 
 def _service(r: Report) -> Section:
@@ -79,6 +81,24 @@ def _gaps(r: Report) -> Section:
                    (Table("kb_gaps", "KB gaps", ("#", "signals", "not confident", "👎", "gap", "examples",
                                                  "article suggested or rejected", "title"), rows,
                           "No gaps in this period.", GAPS_SHOWN),))
+
+
+def _learned(r: Report) -> Section:
+    learned = r.learned
+    none = learned.where if not learned.found else None
+    return Section("learned", "新词待审 Learned from chats and feedback — to review",
+                   f"From {learned.where}: the customers' own wordings the chat history and the agents' copies and "
+                   "votes suggest, and the questions the KB could not answer, most customers first. Accept or "
+                   "reject each in that file (state), then rebuild; 'used' ones the build already adds.", (
+                       Table("wordings_to_review", "New wordings to accept",
+                             ("article", "title", "wording", "customers", "from", "last seen", "used"),
+                             tuple((w.article_id, r.title(w.article_id), w.text, w.count, w.sources, w.last_seen,
+                                    "yes" if w.used else "no") for w in learned.to_review),
+                             none or "No wording waits for review.", LEARNED_SHOWN),
+                       Table("unanswered", "Questions the KB could not answer",
+                             ("question", "customers", "from", "last seen", "what the agents replied"),
+                             tuple((u.text, u.count, u.sources, u.last_seen, u.replies) for u in learned.unanswered),
+                             none or "No unanswered question waits for review.", LEARNED_SHOWN)))
 
 
 def _articles(r: Report) -> Section:

@@ -214,6 +214,34 @@ def test_hotspots(report):
     assert h.overall.urgent_share == pytest.approx(2 / 7) and h.overall.angry_share == pytest.approx(1 / 7)
 
 
+def test_the_learned_wordings_and_unanswered_questions_wait_for_review_most_customers_first(config, tmp_path):
+    """Issue 22 §6: what import-chats and learn-feedback suggested, with the agents' replies beside the questions
+    the KB could not answer; accepted and rejected entries are done with."""
+    from indexer.learned import Entry, Learned, write_learned
+
+    kb = tmp_path / "kb"
+    day = dt.date(2026, 11, 20)
+    write_learned(kb, Learned(
+        wordings={"dispatch-time": [Entry("啥时候发出", 3, day, day, {"history": 2, "feedback": 1}),
+                                    Entry("发了吗亲", 1, day, day, {"feedback": 1}),
+                                    Entry("已审过", 9, day, day, {"history": 9}, state="accepted")],
+                  "refund-time": [Entry("钱几时回来", 5, day, day, {"history": 5})]},
+        unanswered=[Entry("能开专票吗", 2, day, day, {"history": 2}, replies=["亲，我们只开普票哦"]),
+                    Entry("不要了", 4, day, day, {"history": 4}, state="rejected")]))
+    plant(config)
+    report = make_report(config, parse_period("2026-11-16", None, 8.0), Articles({a.id: a for a in ARTICLES}, "t"),
+                         QuestionVectors(HashEmbedder(), tmp_path / "cache"), AS_OF, kb=kb)
+    assert [(w.text, w.count, w.sources, w.used) for w in report.learned.to_review] == [
+        ("钱几时回来", 5, "history 5", True), ("啥时候发出", 3, "feedback 1, history 2", True),
+        ("发了吗亲", 1, "feedback 1", False)]
+    assert [(u.text, u.replies) for u in report.learned.unanswered] == [("能开专票吗", ("亲，我们只开普票哦",))]
+    md, csvs = render_markdown(report), csv_files(report)
+    assert "钱几时回来" in md and "亲，我们只开普票哦" in md and "已审过" not in md
+    assert csvs["unanswered.csv"].splitlines()[1].startswith("能开专票吗,2,history 2")
+    empty = report_of(config, tmp_path)  # config's kb_dir has no _learned/: the section says where it looked
+    assert "no learned data at" in render_markdown(empty)
+
+
 def test_rows_without_triage_labels_say_so(config, tmp_path):
     plant(config, log=[(at, q, top, c, ms, None, None, None) for at, q, top, c, ms, *_ in LOG], feedback=[])
     report = report_of(config, tmp_path)
@@ -227,7 +255,7 @@ def test_html_markdown_and_csv_say_the_same(report):
         assert text in html and text in md, text
     assert set(csvs) == {"service.csv", "top_clusters.csv", "kb_gaps.csv", "never_suggested.csv",
                          "most_rejected.csv", "most_copied.csv", "expiring.csv", "expired_still_asked.csv",
-                         "per_intent.csv", "per_day.csv"}
+                         "per_intent.csv", "per_day.csv", "wordings_to_review.csv", "unanswered.csv"}
     assert all(c.startswith("\ufeff") for c in csvs.values())  # Excel reads the Chinese right
     assert "adoption rate (copies / questions),0.2857" in csvs["service.csv"]
     assert csvs["top_clusters.csv"].splitlines()[1].startswith("1,4,发货没 | 亲，发货没？ | 发货没呀,dispatch-time")
