@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from indexer.learned import wording_key
 from indexer.records import Article
 from indexer.store import Index
 from indexer.tokenize import normalize
@@ -31,6 +32,7 @@ class Catalog:
     category_rows: dict[str, np.ndarray]  # category → boolean mask over article rows
     valid_from: np.ndarray  # per row, as date ordinals (0: no start)
     valid_until: np.ndarray  # per row, as date ordinals (max int: no end)
+    known_wordings: dict[str, str]  # wording key of a phrasing → its article, where one article alone has it
 
     @classmethod
     def of_index(cls, index: Index) -> "Catalog":
@@ -44,6 +46,10 @@ class Catalog:
         article_ids = tuple(articles)
         position = {article_id: i for i, article_id in enumerate(article_ids)}
         products = {p for a in articles.values() for p in a.products}
+        owners: dict[str, set[str]] = {}
+        for phrasing in index.phrasings:
+            owners.setdefault(wording_key(phrasing.text), set()).add(phrasing.article_id)
+        known = {key: next(iter(ids)) for key, ids in owners.items() if key and len(ids) == 1}
         return cls(
             articles=articles, article_ids=article_ids, position=position,
             chunks_of={a: tuple(rows) for a, rows in chunks_of.items()},
@@ -60,4 +66,5 @@ class Catalog:
                                  for a in article_ids], dtype=np.int64),
             valid_until=np.array([articles[a].valid_until.toordinal() if articles[a].valid_until else _NO_END
                                   for a in article_ids], dtype=np.int64),
+            known_wordings=known,
         )

@@ -19,6 +19,7 @@ import numpy as np
 
 from core.arms import ARMS, BM25, DENSE, QUESTIONS
 from core.config import Config
+from indexer.learned import wording_key
 from indexer.store import Index
 
 from . import arms as arm, clauses, confidence, ended, filters, products, sections
@@ -91,9 +92,11 @@ class Searcher:
         if learned:
             scores = dict(zip(found.ids, self.model.scores(found.matrix).tolist()))
 
-        def order(article_id: str):
+        known = self.catalog.known_wordings.get(wording_key(query.text)) if QUESTIONS in wanted else None
+
+        def order(article_id: str):  # a known wording (a phrasing of one article, learned ones too) goes first
             fresh = self.articles[article_id].validity(today) == "valid"
-            return (not fresh, -scores[article_id], article_id)
+            return (not fresh, article_id != known, -scores[article_id], article_id)
 
         ranked = sorted(scores, key=order)[: query.top_k]
         suggestions = tuple(sections.suggest(self.index, self.catalog, a, scores[a], vector, words.bm25_all,

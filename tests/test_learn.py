@@ -175,3 +175,28 @@ def test_the_cli_names_a_missing_file(tmp_path, kb_copy, capsys):
 
     assert main(["import-chats", "--kb", str(kb_copy), str(tmp_path / "nope.csv")]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+def test_a_known_wording_puts_its_article_first_unless_two_articles_share_it(tmp_path, kb_copy, config,
+                                                                             hash_embedder):
+    """The learned ranker does not trust an exact phrasing match (it never sees one in training): 26% of a
+    history's learned wordings, asked as they were learned, did not get their article first."""
+    from indexer.build import build
+    from indexer.learned import Entry
+    from tests.helpers import TODAY, make_searcher
+    from retrieval import Query
+
+    day = dt.date(2026, 11, 1)
+    write_learned(kb_copy, Learned(wordings={
+        "refund-time": [Entry("面霜保质期多久", 1, day, day, {"history": 1}, state="accepted")]}))
+    build(kb_copy, tmp_path / "index", hash_embedder, config)
+    searcher = make_searcher(tmp_path / "index", hash_embedder, config)
+    assert searcher.catalog.known_wordings["面霜保质期多久"] == "refund-time"
+    assert searcher.search(Query("面霜保质期多久？")).suggestions[0].article_id == "refund-time"  # punctuation aside
+    assert searcher.search(Query("面霜保质期多久", arms=("dense", "bm25"))).suggestions[0].article_id != "refund-time"
+    write_learned(kb_copy, Learned(wordings={
+        "refund-time": [Entry("面霜保质期多久", 1, day, day, {"history": 1}, state="accepted")],
+        "serum-shelf-life": [Entry("面霜保质期多久", 1, day, day, {"history": 1}, state="accepted")]}))
+    build(kb_copy, tmp_path / "index", hash_embedder, config)
+    shared = make_searcher(tmp_path / "index", hash_embedder, config)
+    assert "面霜保质期多久" not in shared.catalog.known_wordings  # ambiguous: the ranking decides
