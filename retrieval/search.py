@@ -5,7 +5,8 @@ Three arms propose candidates — dense (FAISS over section vectors), BM25
 their vectors). Each arm ranks *articles*; the rankings are fused (RRF), product
 hints demote sibling products, and — when the index carries a learned model —
 the model re-ranks the candidates from their features and gives the
-calibrated confidence. Each article is shown once with its best section.
+calibrated confidence. A question worded exactly like a known phrasing of one
+article puts that article first. Each article is shown once with its best section.
 """
 from __future__ import annotations
 
