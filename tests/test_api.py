@@ -162,9 +162,9 @@ def test_unexpected_failure_is_a_500_without_stack_trace(app, client, monkeypatc
     assert b"Traceback" not in response.data and b"secret" not in response.data
 
 
-def test_cors_allows_only_configured_origins(built, tmp_path, config, hash_embedder):
+def test_cors_allows_only_configured_origins(index_root, config, hash_embedder):
     config = config.replace(cors_origins="https://sidebar.example")
-    app = create_app(config, searcher=make_searcher(tmp_path / "index", hash_embedder, config), today=lambda: TODAY)
+    app = create_app(config, searcher=make_searcher(index_root, hash_embedder, config), today=lambda: TODAY)
     client = app.test_client()
     allowed = client.post("/v1/suggest", json={"question": "发货"}, headers={"Origin": "https://sidebar.example"})
     assert allowed.headers["Access-Control-Allow-Origin"] == "https://sidebar.example"
@@ -187,9 +187,9 @@ def test_article_html_is_sanitized(kb_copy, tmp_path, config, hash_embedder):
     assert "<script" not in html and "onerror" not in html
 
 
-def test_feedback_is_stored_with_the_served_question_and_exported_as_csv(built, tmp_path, config, hash_embedder):
+def test_feedback_is_stored_with_the_served_question_and_exported_as_csv(index_root, config, hash_embedder):
     config = config.replace(admin_token="s3cret-token")
-    app = create_app(config, searcher=make_searcher(tmp_path / "index", hash_embedder, config), today=lambda: TODAY)
+    app = create_app(config, searcher=make_searcher(index_root, hash_embedder, config), today=lambda: TODAY)
     client = app.test_client()
     answer = client.post("/v1/suggest", json={"question": "面霜保质期"}).get_json()
     top = answer["suggestions"][0]["article_id"]
@@ -246,9 +246,9 @@ def test_feedback_must_name_a_served_answer_and_one_of_its_articles(app, client)
     assert [row[3:5] for row in app.extensions["kbs_stores"].feedback.rows()] == [(shown, "down")]
 
 
-def test_feedback_outside_the_window_is_refused(built, tmp_path, config, hash_embedder):
+def test_feedback_outside_the_window_is_refused(index_root, config, hash_embedder):
     app = create_app(config.replace(feedback_window_hours=1.0),
-                     searcher=make_searcher(tmp_path / "index", hash_embedder, config), today=lambda: TODAY)
+                     searcher=make_searcher(index_root, hash_embedder, config), today=lambda: TODAY)
     served = app.extensions["kbs_served"]
     now = [1_800_000_000.0]
     served.clock = lambda: now[0]
@@ -288,11 +288,11 @@ def test_feedback_the_database_cannot_store_is_a_503_the_client_can_retry(app, c
     assert response.get_json()["error"]["code"] == "storage_unavailable"
 
 
-def test_the_servers_today_is_the_shops_date(built, tmp_path, config, hash_embedder):
+def test_the_servers_today_is_the_shops_date(index_root, config, hash_embedder):
     """Expiry follows the shop's calendar (report_utc_offset_hours), not the machine's time zone."""
     import datetime as dt
 
-    searcher = make_searcher(tmp_path / "index", hash_embedder, config)
+    searcher = make_searcher(index_root, hash_embedder, config)
     east = create_app(config.replace(report_utc_offset_hours=14), searcher=searcher).extensions["kbs_holder"]
     west = create_app(config.replace(report_utc_offset_hours=-12), searcher=searcher).extensions["kbs_holder"]
     assert east.today() == dt.datetime.now(dt.timezone(dt.timedelta(hours=14))).date()

@@ -4,17 +4,15 @@ import shutil
 
 import pytest
 
-from indexer.build import build
 from indexer.parse import parse_kb
 from server import create_app
 from tests.helpers import ROOT, TODAY, make_searcher
 
 
 @pytest.fixture
-def client(kb_copy, tmp_path, config, hash_embedder):
-    shutil.copytree(ROOT / "kb" / "_assist", kb_copy / "_assist")
-    build(kb_copy, tmp_path / "index", hash_embedder, config)
-    searcher = make_searcher(tmp_path / "index", hash_embedder, config)
+def client(assist_index_root, config, hash_embedder):
+    """A fresh app over the fixture KB with the shipped triage data (kb/_assist), built once per session."""
+    searcher = make_searcher(assist_index_root, hash_embedder, config)
     return create_app(config, searcher=searcher, today=lambda: TODAY).test_client()
 
 

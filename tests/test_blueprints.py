@@ -9,9 +9,9 @@ TOKEN = "blueprint-admin-token"
 
 
 @pytest.fixture
-def open_app(built, tmp_path, config, hash_embedder):
+def open_app(index_root, config, hash_embedder):
     config = config.replace(cors_origins="*", admin_token=TOKEN)
-    return create_app(config, searcher=make_searcher(tmp_path / "index", hash_embedder, config), today=lambda: TODAY)
+    return create_app(config, searcher=make_searcher(index_root, hash_embedder, config), today=lambda: TODAY)
 
 
 def _routes(app, blueprint):

@@ -173,13 +173,13 @@ def test_submit_returns_while_the_lane_embeds_and_result_waits_for_it():
     assert np.allclose(encoder.submit("发货时间").result(), HashEmbedder().embed(["发货时间"], "query")[0])
 
 
-def test_search_reads_the_words_while_the_lane_embeds_and_drops_the_text_if_it_fails(built, tmp_path, config):
+def test_search_reads_the_words_while_the_lane_embeds_and_drops_the_text_if_it_fails(index_root, config):
     from indexer.store import load_index
     from retrieval import Query, Searcher
 
     embedder, results = GatedEmbedder(), {}
     encoder = QueryEncoder(embedder, 0)
-    searcher = Searcher(load_index(tmp_path / "index"), encoder, config)
+    searcher = Searcher(load_index(index_root), encoder, config)
     threads = occupy(encoder, embedder, results)
     seen = []
 

@@ -20,9 +20,9 @@ NESTED = "[" * 30000 + "]" * 30000
 
 
 @pytest.fixture
-def admin_app(built, tmp_path, config, hash_embedder):
+def admin_app(index_root, config, hash_embedder):
     config = config.replace(admin_token=TOKEN)
-    return create_app(config, searcher=make_searcher(tmp_path / "index", hash_embedder, config), today=lambda: TODAY)
+    return create_app(config, searcher=make_searcher(index_root, hash_embedder, config), today=lambda: TODAY)
 
 
 def raw(client, path, data, **headers):
@@ -143,9 +143,9 @@ def test_without_a_token_admin_endpoints_are_disabled_not_open(client):
         assert response.status_code == 403 and response.get_json()["error"]["code"] == "admin_disabled"
 
 
-def test_cors_never_applies_to_admin_endpoints(built, tmp_path, config, hash_embedder):
+def test_cors_never_applies_to_admin_endpoints(index_root, config, hash_embedder):
     config = config.replace(cors_origins="*", admin_token=TOKEN)
-    client = create_app(config, searcher=make_searcher(tmp_path / "index", hash_embedder, config)).test_client()
+    client = create_app(config, searcher=make_searcher(index_root, hash_embedder, config)).test_client()
     origin = {"Origin": "https://evil.example"}
     assert client.post("/v1/suggest", json={"question": "发货"}, headers=origin) \
         .headers["Access-Control-Allow-Origin"] in ("*", "https://evil.example")
@@ -219,9 +219,9 @@ def test_host_header_must_name_this_server(client, host, status):
         assert response.get_json()["error"]["code"] == "host_not_allowed"
 
 
-def test_allowed_hosts_is_a_setting(built, tmp_path, config, hash_embedder):
+def test_allowed_hosts_is_a_setting(index_root, config, hash_embedder):
     config = config.replace(allowed_hosts="kb.shop.internal")
-    client = create_app(config, searcher=make_searcher(tmp_path / "index", hash_embedder, config)).test_client()
+    client = create_app(config, searcher=make_searcher(index_root, hash_embedder, config)).test_client()
     assert client.get("/v1/facets", headers={"Host": "kb.shop.internal:8080"}).status_code == 200
     assert client.get("/v1/facets", headers={"Host": "127.0.0.1:8080"}).status_code == 200, "the bound address"
     assert client.get("/v1/facets", headers={"Host": "localhost"}).status_code == 400
@@ -285,10 +285,10 @@ class SlowEmbedder:
         return self.inner.embed(texts, mode)
 
 
-def test_the_embedder_sees_at_most_max_embed_chars(built, tmp_path, config):
+def test_the_embedder_sees_at_most_max_embed_chars(index_root, config):
     slow = SlowEmbedder(0)
     config = config.replace(max_embed_chars=40)
-    client = create_app(config, searcher=make_searcher(tmp_path / "index", slow, config)).test_client()
+    client = create_app(config, searcher=make_searcher(index_root, slow, config)).test_client()
     story = "我上周在你们店里买了好几样东西，" * 60
     response = client.post("/v1/suggest", json={"question": story + "退款多久到账？" + "真的很着急。" * 60})
     assert response.status_code == 200
@@ -356,12 +356,12 @@ def test_the_shortest_waiting_text_is_embedded_first():
     assert slow.texts == [texts[0], "短问题", "中等长度的问题" * 3, "很长的问题" * 20]
 
 
-def test_deadline_is_503_and_drops_the_waiting_work(built, tmp_path, config):
+def test_deadline_is_503_and_drops_the_waiting_work(index_root, config):
     import threading
 
     slow = SlowEmbedder(0.5)
     config = config.replace(deadline_s=0.2)
-    searcher = make_searcher(tmp_path / "index", slow, config)
+    searcher = make_searcher(index_root, slow, config)
     client = create_app(config, searcher=searcher).test_client()
     busy = threading.Thread(target=searcher.encoder.encode, args=("占住嵌入器的长文本" * 5,))
     busy.start()
@@ -386,9 +386,9 @@ def test_batch_has_a_total_character_budget(client):
     assert "4001" in response.get_json()["error"]["message"]
 
 
-def test_rate_limit_is_per_client_with_retry_after(built, tmp_path, config, hash_embedder):
+def test_rate_limit_is_per_client_with_retry_after(index_root, config, hash_embedder):
     config = config.replace(rate_limit_kib_per_s=1.0, rate_limit_burst_kib=4.0)
-    client = create_app(config, searcher=make_searcher(tmp_path / "index", hash_embedder, config)).test_client()
+    client = create_app(config, searcher=make_searcher(index_root, hash_embedder, config)).test_client()
 
     def ask(addr, question="发货"):
         return client.post("/v1/suggest", json={"question": question}, environ_base={"REMOTE_ADDR": addr})
@@ -418,9 +418,9 @@ def test_rate_limiter_refills_and_forgets():
     assert limiter.take("b", 10**9) == 0.0, "a cost over the bucket is capped, so it can pass when full"
 
 
-def test_rate_limit_can_be_switched_off(built, tmp_path, config, hash_embedder):
+def test_rate_limit_can_be_switched_off(index_root, config, hash_embedder):
     config = config.replace(rate_limit_kib_per_s=0, rate_limit_burst_kib=1.0)
-    client = create_app(config, searcher=make_searcher(tmp_path / "index", hash_embedder, config)).test_client()
+    client = create_app(config, searcher=make_searcher(index_root, hash_embedder, config)).test_client()
     assert {client.post("/v1/suggest", json={"question": "发货"}).status_code for _ in range(20)} == {200}
 
 

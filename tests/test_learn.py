@@ -121,8 +121,8 @@ def test_counts_merge_by_wording_and_a_rejected_entry_never_grows(tmp_path):
 
 
 @pytest.fixture
-def searcher(built, tmp_path, config, hash_embedder):
-    return make_searcher(tmp_path / "index", hash_embedder, config)
+def searcher(index_root, config, hash_embedder):
+    return make_searcher(index_root, hash_embedder, config)
 
 
 def chats_file(tmp_path: Path, searcher) -> Path:

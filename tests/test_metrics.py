@@ -12,8 +12,8 @@ def _samples(client) -> dict:
             for family in text_string_to_metric_families(response.get_data(as_text=True)) for s in family.samples}
 
 
-def test_requests_answers_and_the_live_figures_are_counted(built, tmp_path, config, hash_embedder):
-    app = create_app(config, searcher=make_searcher(tmp_path / "index", hash_embedder, config), today=lambda: TODAY)
+def test_requests_answers_and_the_live_figures_are_counted(index_root, config, hash_embedder):
+    app = create_app(config, searcher=make_searcher(index_root, hash_embedder, config), today=lambda: TODAY)
     client = app.test_client()
     for question in ("面霜保质期多久", "面霜保质期多久", "。。。？？？"):
         assert client.post("/v1/suggest", json={"question": question}).status_code == 200
@@ -34,8 +34,8 @@ def test_requests_answers_and_the_live_figures_are_counted(built, tmp_path, conf
     assert ("kbs_query_log_dropped_total", ()) in found
 
 
-def test_two_apps_in_one_process_count_apart(built, tmp_path, config, hash_embedder):
-    apps = [create_app(config, searcher=make_searcher(tmp_path / "index", hash_embedder, config),
+def test_two_apps_in_one_process_count_apart(index_root, config, hash_embedder):
+    apps = [create_app(config, searcher=make_searcher(index_root, hash_embedder, config),
                        today=lambda: TODAY) for _ in range(2)]
     apps[0].test_client().post("/v1/suggest", json={"question": "发货要多久"})
     assert ("kbs_requests_total", (("endpoint", "/v1/suggest"), ("status", "200"))) \

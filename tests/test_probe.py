@@ -28,9 +28,11 @@ PERSONAL = [
 
 
 @pytest.fixture
-def admin_app(built, tmp_path, config, hash_embedder):
+def admin_app(index_root, config, hash_embedder):
     config = config.replace(admin_token=TOKEN)
-    return create_app(config, searcher=make_searcher(tmp_path / "index", hash_embedder, config), today=lambda: TODAY)
+    app = create_app(config, searcher=make_searcher(index_root, hash_embedder, config), today=lambda: TODAY)
+    yield app
+    app.extensions["kbs_stores"].close()
 
 
 def test_personal_data_is_masked_in_every_place_it_is_stored_or_shown(admin_app, tmp_path):

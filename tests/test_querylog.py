@@ -6,18 +6,16 @@ import dataclasses
 import datetime as dt
 import io
 import json
-import shutil
 import sqlite3
 import time
 
 import pytest
 
-from indexer.build import build
 from indexer.store import load_index
 from retrieval import QueryEncoder, Searcher
 from server import create_app
 from storage import querylog
-from tests.helpers import ROOT, TODAY, http, make_searcher
+from tests.helpers import TODAY, http, make_searcher
 
 TOKEN = "correct-horse-battery-staple"
 PHONE, ORDER, ID_CARD = "13912345678", "6921345678901234567", "110105199003071234"
@@ -31,11 +29,10 @@ def rows(path):
 
 
 @pytest.fixture
-def triage_app(kb_copy, tmp_path, config, hash_embedder):
-    shutil.copytree(ROOT / "kb" / "_assist", kb_copy / "_assist")
-    build(kb_copy, tmp_path / "index", hash_embedder, config)
+def triage_app(assist_index_root, config, hash_embedder):
+    """The fixture KB with the shipped triage data (kb/_assist), so that every label has a value to log."""
     config = config.replace(admin_token=TOKEN)
-    return create_app(config, searcher=make_searcher(tmp_path / "index", hash_embedder, config), today=lambda: TODAY)
+    return create_app(config, searcher=make_searcher(assist_index_root, hash_embedder, config), today=lambda: TODAY)
 
 
 def test_each_suggestion_and_batch_question_appends_one_masked_row(triage_app, config):
@@ -62,9 +59,9 @@ def test_each_suggestion_and_batch_question_appends_one_masked_row(triage_app, c
     assert logged[2]["question"] == "身份证[身份证号]能开发票吗"
 
 
-def test_without_triage_data_the_labels_are_empty(built, tmp_path, config, hash_embedder):
+def test_without_triage_data_the_labels_are_empty(index_root, config, hash_embedder):
     """An index written before the triage data existed has none to label a question with."""
-    index = load_index(tmp_path / "index", hash_embedder.id, hash_embedder.dim)
+    index = load_index(index_root, hash_embedder.id, hash_embedder.dim)
     searcher = Searcher(dataclasses.replace(index, assist=None, assist_vectors=None),
                         QueryEncoder(hash_embedder, 64), config, today=lambda: TODAY)
     app = create_app(config, searcher=searcher, today=lambda: TODAY)
@@ -81,9 +78,9 @@ def test_refused_requests_are_not_logged(app, client, config):
     assert rows(config.query_log_db) == []
 
 
-def test_query_log_off_records_nothing(built, tmp_path, config, hash_embedder):
+def test_query_log_off_records_nothing(index_root, config, hash_embedder):
     config = config.replace(query_log=False)
-    app = create_app(config, searcher=make_searcher(tmp_path / "index", hash_embedder, config))
+    app = create_app(config, searcher=make_searcher(index_root, hash_embedder, config))
     assert app.test_client().post("/v1/suggest", json={"question": "发货"}).status_code == 200
     log = app.extensions["kbs_stores"].query_log
     assert log.stats() == {"enabled": False, "written": 0, "dropped": 0, "queued": 0} and log._writer is None

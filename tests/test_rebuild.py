@@ -154,7 +154,7 @@ def test_a_sub_dictionary_cuts_exactly_like_the_whole_dictionary(tmp_path):
         assert per_text.tokens(text) == whole.tokens(text), text
 
 
-def test_the_server_never_loads_the_whole_dictionary(built, tmp_path, config):
+def test_the_server_never_loads_the_whole_dictionary(index_root, config):
     """It cuts each question with the entries inside it, from the arrays the build wrote (~100 MB less)."""
     from indexer import tokenize
     from indexer.embed import HashEmbedder
@@ -162,7 +162,7 @@ def test_the_server_never_loads_the_whole_dictionary(built, tmp_path, config):
     from server.holder import IndexHolder
 
     tokenize._base_dictionary.cache_clear()
-    holder = IndexHolder(tmp_path / "index", QueryEncoder(HashEmbedder(), 8), config)
+    holder = IndexHolder(index_root, QueryEncoder(HashEmbedder(), 8), config)
     assert holder.reload()
     assert holder.assistant.searcher.search(Query("山茶花面霜几天发货")).suggestions
     assert tokenize._base_dictionary.cache_info().currsize == 0

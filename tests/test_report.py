@@ -16,6 +16,7 @@ from report.embedding import question_key
 from report.sources import open_sources
 from storage.feedback import FeedbackEvent
 from storage.querylog import Entry
+from tests.helpers import no_gathering
 
 UTC = dt.timezone.utc
 AS_OF = dt.date(2026, 11, 22)
@@ -56,11 +57,12 @@ def _time(text: str) -> dt.datetime:
 def plant(config, log=LOG, feedback=FEEDBACK) -> None:
     """Write rows through the storage API, with chosen times (what the replay does)."""
     sources = open_sources(config, writable=True)
-    for at, question, top, confident, ms, intent, urgency, emotion in log:
-        sources.query_log.record(Entry(_time(at).timestamp(), "suggest", question, tuple(top),
-                                       tuple(1.0 for _ in top), confident, 0.9 if confident else 0.1, "v1", ms,
-                                       intent, urgency, emotion, False, None))
-    assert sources.query_log.flush()
+    with no_gathering():
+        for at, question, top, confident, ms, intent, urgency, emotion in log:
+            sources.query_log.record(Entry(_time(at).timestamp(), "suggest", question, tuple(top),
+                                           tuple(1.0 for _ in top), confident, 0.9 if confident else 0.1, "v1", ms,
+                                           intent, urgency, emotion, False, None))
+        assert sources.query_log.flush()
     for n, (at, question, action, article) in enumerate(feedback):
         sources.feedback.add(FeedbackEvent(question, action, article, "v1", f"request-{n}"), at=_time(at))
     sources.close()

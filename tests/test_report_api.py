@@ -13,13 +13,13 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
 @pytest.fixture
-def admin_client(built, tmp_path, config, hash_embedder):
+def admin_client(index_root, config, hash_embedder):
     from server import create_app
     from tests.helpers import TODAY, make_searcher
 
     config = config.replace(admin_token=TOKEN)
     plant(config)
-    app = create_app(config, searcher=make_searcher(tmp_path / "index", hash_embedder, config), today=lambda: TODAY)
+    app = create_app(config, searcher=make_searcher(index_root, hash_embedder, config), today=lambda: TODAY)
     return app.test_client()
 
 
@@ -118,13 +118,13 @@ def test_the_admin_page_has_no_inline_script_and_never_puts_the_token_in_a_url(c
     assert client.get("/static/admin.js").status_code == 200
 
 
-def test_hostile_question_is_escaped_in_the_served_report(built, tmp_path, config, hash_embedder):
+def test_hostile_question_is_escaped_in_the_served_report(index_root, config, hash_embedder):
     from server import create_app
     from tests.helpers import TODAY, make_searcher
 
     config = config.replace(admin_token=TOKEN)
     plant(config, log=[("2026-11-16T02:00:00", HOSTILE, ["shipping-time"], False, 5, "物流", "high", "angry")],
           feedback=[])
-    app = create_app(config, searcher=make_searcher(tmp_path / "index", hash_embedder, config), today=lambda: TODAY)
+    app = create_app(config, searcher=make_searcher(index_root, hash_embedder, config), today=lambda: TODAY)
     html = app.test_client().get("/v1/report?since=2026-11-16", headers=AUTH).json["html"]
     assert "<script" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html

@@ -50,9 +50,9 @@ def test_a_broken_scope_file_is_an_error_and_the_build_refuses(kb_copy, tmp_path
         build(kb_copy, tmp_path / "refused", hash_embedder, config)
 
 
-def test_a_question_nearer_to_an_out_of_scope_example_is_never_confident(built, tmp_path, config, hash_embedder):
-    searcher = make_searcher(tmp_path / "index", hash_embedder, config)
-    index = load_index(tmp_path / "index")
+def test_a_question_nearer_to_an_out_of_scope_example_is_never_confident(index_root, config, hash_embedder):
+    searcher = make_searcher(index_root, hash_embedder, config)
+    index = load_index(index_root)
     assert len(index.scope) == len(index.scope_vectors) == len(parse_scope(None)[0])
     result = searcher.search(Query("你们店招不招客服"))
     assert result.out_of_scope is not None and result.out_of_scope.topic == "招聘"
@@ -61,10 +61,10 @@ def test_a_question_nearer_to_an_out_of_scope_example_is_never_confident(built, 
     assert searcher.search(Query("退款多久能到账")).out_of_scope is None
 
 
-def test_the_margin_decides_and_english_is_never_vetoed(built, tmp_path, config, hash_embedder):
-    searcher = make_searcher(tmp_path / "index", hash_embedder, dataclasses.replace(config, scope_margin=2.0))
+def test_the_margin_decides_and_english_is_never_vetoed(index_root, config, hash_embedder):
+    searcher = make_searcher(index_root, hash_embedder, dataclasses.replace(config, scope_margin=2.0))
     assert searcher.search(Query("你们店招不招客服")).out_of_scope is None  # cosines never differ by 2
-    searcher = make_searcher(tmp_path / "index", hash_embedder, dataclasses.replace(config, scope_margin=-2.0))
+    searcher = make_searcher(index_root, hash_embedder, dataclasses.replace(config, scope_margin=-2.0))
     assert searcher.search(Query("退款多久能到账")).out_of_scope is not None
     assert searcher.search(Query("when will my refund arrive")).out_of_scope is None  # the examples are Chinese
 

@@ -17,6 +17,7 @@ from storage.db import Column, StorageError, storable
 from storage.feedback import FeedbackEvent, FeedbackStore
 from storage.querylog import Entry, QueryLog, prune
 from tests.backends import attacks
+from tests.helpers import no_gathering
 
 
 def entry(question="发货", at=None, **changes):
@@ -26,10 +27,13 @@ def entry(question="发货", at=None, **changes):
 
 
 def logged(backend, entries):
+    """Stores whose query log holds ``entries``, seeded without the writer's gathering pause (the tests of
+    the writer itself, below, record without this)."""
     stores = backend.stores()
-    for e in entries:
-        stores.query_log.record(e)
-    assert stores.query_log.flush()
+    with no_gathering():
+        for e in entries:
+            stores.query_log.record(e)
+        assert stores.query_log.flush()
     return stores
 
 
