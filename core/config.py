@@ -188,8 +188,12 @@ class Config:
     rate_limit_kib_per_s: float = _setting(
         8.0, "Per-client (remote address) budget, in KiB of request body per second, refilled continuously; "
              "each /v1 request costs its body size, at least 1 KiB. Over it: 429 rate_limited with "
-             "Retry-After. 0 disables (e.g. behind a proxy, where every agent shares one address).")
+             "Retry-After. 0 disables. Behind a proxy set proxy_hops, so that each agent has its own budget.")
     rate_limit_burst_kib: float = _setting(256.0, "Most KiB a client may spend at once (the bucket's size).")
+    proxy_hops: int = _setting(
+        0, "Reverse proxies in front of the server whose X-Forwarded-For (and -Proto) to trust, nearest last "
+           "(werkzeug's ProxyFix): with 1 behind one nginx, the rate limit, the feedback's client and the logs see "
+           "the agent's address instead of the proxy's. 0 trusts none: a client could claim any address.")
     feedback_db: str = _setting("feedback.sqlite3", "SQLite file where agents' feedback is appended.")
     feedback_window_hours: float = _setting(
         24.0, "Feedback is accepted on an answer served at most this many hours ago (it names the answer's "

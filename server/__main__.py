@@ -15,7 +15,8 @@ SERVER_SETTINGS = ("host", "port", "threads", "embedder", "st_model", "st_query_
                    "ranker", "confidence_threshold", "fusion", "include_expired", "query_cache_size", "feedback_db",
                    "query_log", "query_log_db", "query_log_queue",
                    "max_embed_chars", "quick_lane_chars", "max_batch_chars", "deadline_s", "rate_limit_kib_per_s",
-                   "rate_limit_burst_kib", "max_connections", "connections_per_address", "request_deadline_s")
+                   "rate_limit_burst_kib", "max_connections", "connections_per_address", "request_deadline_s",
+                   "proxy_hops")
 
 
 def main(argv: list[str] | None = None) -> int:

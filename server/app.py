@@ -51,6 +51,10 @@ def create_app(config: cfg.Config | None = None, searcher: Searcher | None = Non
     # the shop's date, not the machine's: an article that ended yesterday in Beijing is expired at 01:00 there
     today = today or partial(shop_today, config.report_utc_offset_hours)
     app = Flask(__name__)
+    if config.proxy_hops > 0:  # only headers the configured proxies set; a client's own X-Forwarded-For is ignored
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=config.proxy_hops, x_proto=config.proxy_hops)
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
     app.json = StrictJSONProvider(app)
     app.json.ensure_ascii = False

@@ -46,3 +46,26 @@ def test_every_public_route_has_cors_where_configured(open_app):
         preflight = client.options(path, headers={"Origin": "https://sidebar.example",
                                                   "Access-Control-Request-Method": methods[0]})
         assert preflight.headers.get("Access-Control-Allow-Origin") in ("*", "https://sidebar.example"), path
+
+
+def test_behind_a_proxy_the_rate_limit_keys_on_the_forwarded_address_and_only_the_proxys(index_root, config,
+                                                                                          hash_embedder):
+    """Issue 23 §3: with proxy_hops 1 every agent behind one nginx has its own bucket (werkzeug's ProxyFix); a
+    client's own X-Forwarded-For is not believed beyond the hops the proxy adds."""
+    config = config.replace(rate_limit_kib_per_s=0.001, rate_limit_burst_kib=4.0, proxy_hops=1)
+    app = create_app(config, searcher=make_searcher(index_root, hash_embedder, config), today=lambda: TODAY)
+    client = app.test_client()
+
+    def ask(forwarded):
+        return client.post("/v1/suggest", json={"question": "发货"}, environ_base={"REMOTE_ADDR": "10.0.0.9"},
+                           headers={"X-Forwarded-For": forwarded}).status_code
+
+    assert [ask("192.168.1.7") for _ in range(4)] == [200] * 4  # 4 × the 1 KiB minimum
+    assert ask("192.168.1.7") == 429
+    assert ask("192.168.1.8") == 200, "another agent behind the same proxy has its own bucket"
+    assert ask("1.2.3.4, 192.168.1.7") == 429, "only the last hop, the proxy's, is believed"
+    plain = create_app(config.replace(proxy_hops=0), searcher=make_searcher(index_root, hash_embedder, config),
+                       today=lambda: TODAY).test_client()
+    codes = [plain.post("/v1/suggest", json={"question": "发货"}, environ_base={"REMOTE_ADDR": "10.0.0.9"},
+                        headers={"X-Forwarded-For": f"192.168.1.{n}"}).status_code for n in range(6)]
+    assert codes[-1] == 429, "without proxy_hops a claimed address changes nothing"
