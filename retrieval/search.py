@@ -103,7 +103,7 @@ class Searcher:
         suggestions = tuple(sections.suggest(self.index, self.catalog, a, scores[a], vector, words.bm25_all,
                                              words.terms, today) for a in ranked)
         signals = confidence.signals(suggestions, found, text, self.catalog)
-        value = round(confidence.probability(signals, self.config.confidence_bias, confidence.weights(self.config)), 4)
+        value = confidence.probability(signals, self.config.confidence_bias, confidence.weights(self.config))
         if not include_expired:
             suggestions = self._ended_first(query, suggestions, vector, words, today)
         outside = self.scope.judge(query.text, vector, suggestions, self.config.scope_margin)

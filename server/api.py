@@ -40,13 +40,14 @@ def _result(answer: Answer, request_id: str) -> dict:
     return {
         "request_id": request_id,
         "suggestions": [
-            {**{f.name: getattr(s, f.name) for f in dataclasses.fields(s)}, "scores": dict(s.scores),
+            {**{f.name: getattr(s, f.name) for f in dataclasses.fields(s)}, "score": round(s.score, 6),
+             "scores": {arm: round(value, 4) for arm, value in s.scores.items()},
              "highlights": [list(h) for h in s.highlights], "products": list(s.products),
              "other_sections": list(s.other_sections)}  # shallow: asdict deep-copies every value
             for s in result.suggestions
-        ],
+        ],  # the search keeps exact values for its decisions; the response shows them rounded
         "confident": result.confident,
-        "confidence": result.confidence,
+        "confidence": round(result.confidence, 4),
         "unconfident_reason": result.unconfident_reason,
         "out_of_scope": dataclasses.asdict(result.out_of_scope) if result.out_of_scope else None,
         "products_detected": list(result.products_detected),
