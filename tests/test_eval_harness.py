@@ -71,12 +71,12 @@ def test_calibration_reports_out_of_fold_figures_beside_the_in_sample_fit():
                                        "confidence_weight_foreign", "confidence_threshold"}
 
 
-def test_index_built_with_other_chunking_or_code_is_rebuilt_not_reused(tmp_path, monkeypatch):
+def test_index_built_with_other_chunking_or_code_is_rebuilt_not_reused(tmp_path, monkeypatch, dictionary_dir):
     from eval.harness import prepare_index
     from core import config as cfg
     from indexer.embed import HashEmbedder
 
-    config = cfg.load({"embedder": "hash"}, environ={})
+    config = cfg.load({"embedder": "hash", "dictionary_dir": str(dictionary_dir)}, environ={})
     first = prepare_index(FIXTURES / "kb", tmp_path / "idx", HashEmbedder(), config)
     assert prepare_index(FIXTURES / "kb", tmp_path / "idx", HashEmbedder(), config).version == first.version
     finer = prepare_index(FIXTURES / "kb", tmp_path / "idx", HashEmbedder(), config.replace(chunk_max_chars=20))
@@ -107,13 +107,13 @@ def test_overlap_lists_near_copies_and_writes_the_rest(tmp_path, capsys):
         overlap_main(["--kb", str(FIXTURES / "kb"), "--questions", str(questions), "--write", str(kept)])
 
 
-def test_category_holdout_asks_again_without_the_answers_category(tmp_path):
+def test_category_holdout_asks_again_without_the_answers_category(tmp_path, dictionary_dir):
     from core import config as cfg
     from eval.harness import category_holdout, prepare_index
     from indexer.embed import HashEmbedder
     from retrieval import QueryEncoder, Searcher
 
-    config = cfg.load({"embedder": "hash"}, environ={})
+    config = cfg.load({"embedder": "hash", "dictionary_dir": str(dictionary_dir)}, environ={})
     index = prepare_index(FIXTURES / "kb", tmp_path / "idx", HashEmbedder(), config)
     searcher = Searcher(index, QueryEncoder(HashEmbedder(), 16), config)
     asked = [Question("面霜开封后能用多久", ("cream-shelf-life",)), Question("随便问问", ())]

@@ -29,8 +29,12 @@ def post_head(length: str, host: str = "127.0.0.1") -> bytes:
             f"Content-Length: {length}\r\nConnection: close\r\n\r\n").encode()
 
 
+LIMITS = ("--embedder", "hash", "--reload-interval", "0", "--rate-limit-kib-per-s", "1", "--rate-limit-burst-kib", "128")
+
+
 @pytest.fixture(scope="module")
-def live(tmp_path_factory, server_process):
+def live_index(tmp_path_factory):
+    """The fixture KB's index for this module's servers (they only read it)."""
     from core import config as cfg
     from indexer.build import build
     from indexer.embed import HashEmbedder
@@ -38,8 +42,13 @@ def live(tmp_path_factory, server_process):
 
     tmp = tmp_path_factory.mktemp("live")
     build(FIXTURES / "kb", tmp / "index", HashEmbedder(), cfg.load({"embedder": "hash"}, environ={}))
-    return server_process(tmp / "index", "--embedder", "hash", "--reload-interval", "0",
-                          "--rate-limit-kib-per-s", "1", "--rate-limit-burst-kib", "128", cwd=tmp)
+    return tmp / "index"
+
+
+@pytest.fixture(scope="module")
+def live(live_index, server_process):
+    """One server for the module's probes, whose rate-limit bucket (128 KiB) none of them empties."""
+    return server_process(live_index, *LIMITS, cwd=live_index.parent)
 
 
 @pytest.mark.parametrize("probe, request_bytes, status, code", [
@@ -70,14 +79,23 @@ def test_a_body_at_the_limit_reaches_the_app(live):
     assert status == 200 and reply["suggestions"]
 
 
-def test_rate_limit_over_http_is_429_with_retry_after(live):
+@pytest.fixture
+def limited(live_index, server_process):
+    """A server of its own for the test that empties the bucket: on ``live`` it would leave the bucket
+    empty (1 KiB/s to refill) for the tests after it, and they would pass or fail by the order."""
+    server = server_process(live_index, *LIMITS, cwd=live_index.parent)
+    yield server
+    server.stop()
+
+
+def test_rate_limit_over_http_is_429_with_retry_after(limited):
     import urllib.error
     import urllib.request
 
     question = json.dumps({"question": "发货" * 1000}).encode()  # ~6 KiB; the bucket holds 128
     statuses, retry_after = [], None
     for _ in range(40):
-        request = urllib.request.Request(live.url + "/v1/suggest", data=question,
+        request = urllib.request.Request(limited.url + "/v1/suggest", data=question,
                                          headers={"Content-Type": "application/json"})
         try:
             with urllib.request.urlopen(request, timeout=30) as response:
@@ -90,4 +108,4 @@ def test_rate_limit_over_http_is_429_with_retry_after(live):
             break
     assert len(statuses) > 3 and set(statuses[:-1]) == {200} and statuses[-1] == 429
     assert 1 <= retry_after <= 10
-    assert http("GET", live.url + "/healthz")[0] == 200, "health checks are not limited"
+    assert http("GET", limited.url + "/healthz")[0] == 200, "health checks are not limited"

@@ -67,8 +67,8 @@ def test_a_damaged_or_foreign_model_is_refused(trained, tmp_path):
     assert issubclass(ModelLoadError, IndexLoadError), "hot reload refuses it like any bad index"
 
 
-def test_a_kb_too_small_to_learn_from_keeps_the_hand_set_fusion(tmp_path):
-    config = cfg.load({"embedder": "hash"}, environ={})
+def test_a_kb_too_small_to_learn_from_keeps_the_hand_set_fusion(tmp_path, dictionary_dir):
+    config = cfg.load({"embedder": "hash", "dictionary_dir": str(dictionary_dir)}, environ={})
     build(FIXTURES / "kb", tmp_path / "idx", HashEmbedder(), config, trainers=ranker_trainers(config))
     assert "models" not in read_manifest(resolve(tmp_path / "idx")) or \
         not read_manifest(resolve(tmp_path / "idx"))["models"]

@@ -67,9 +67,9 @@ def test_a_damaged_previous_model_is_not_reused(kb_copy, tmp_path, config):
     assert trainer.calls == 2
 
 
-def test_a_reused_ranker_is_byte_identical_to_retraining(tmp_path):
+def test_a_reused_ranker_is_byte_identical_to_retraining(tmp_path, dictionary_dir):
     """Nothing changed: training is deterministic, so the reused file is exactly what training writes."""
-    config = cfg.load({"embedder": "hash"}, environ={})
+    config = cfg.load({"embedder": "hash", "dictionary_dir": str(dictionary_dir)}, environ={})
     kb, root = tmp_path / "kb", tmp_path / "index"
     shutil.copytree(ROOT / "kb", kb)
     trained = build(kb, root, HashEmbedder(), config, trainers=ranker_trainers(config))
