@@ -4,7 +4,7 @@ import importlib
 
 import pytest
 
-COMMANDS = ("bench.build", "bench.dos", "bench.metrics", "bench.querylog", "bench.replicas", "bench.report", "bench.serve",
+COMMANDS = ("bench.build", "bench.dos", "bench.metrics", "bench.openloop", "bench.querylog", "bench.replicas", "bench.report", "bench.serve",
             "bench.triage", "eval.alignment", "eval.cli", "eval.overlap", "eval.timesplit", "eval.triage",
             "indexer.cli", "report.__main__", "report.replay", "server.__main__", "storage.querylog")
 

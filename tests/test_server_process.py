@@ -26,3 +26,15 @@ def test_server_without_index_exits_with_a_clear_message(tmp_path):
         cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert "no published index" in result.stderr
+
+
+def test_the_open_loop_benchmark_runs_end_to_end(tmp_path, capsys):
+    """bench.openloop against the real server (fake embedder, fixture KB, a second a rate): it prints both tables."""
+    from bench import openloop
+    from tests.helpers import FIXTURES
+
+    assert openloop.main(["--kb", str(FIXTURES / "kb"), "--index", str(tmp_path / "index"), "--embedder", "hash",
+                          "--rates", "4,8", "--seconds", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "| 4 |" in out and "## Open loop" in out
+    assert ("capacity: " in out and "| 90% |" in out) or "no rate tried held" in out  # a loaded machine may miss it
