@@ -62,6 +62,8 @@ test-fast: setup-dev              ## the fast tier: no real model, no browser (s
 bench: setup-dev                 ## benchmarks: build, embedders, memory, serving latency
 	$(PY) -m bench.build
 	$(PY) -m bench.serve
+	$(PY) -m bench.openloop
+	$(PY) -m bench.metrics
 	$(PY) -m bench.triage
 	$(PY) -m bench.querylog
 	$(PY) -m bench.report
