@@ -1,42 +1,48 @@
-"""GET /metrics (issue 23 §4): what a shop watches, in the Prometheus text format, counted per app."""
-from prometheus_client.parser import text_string_to_metric_families
+"""Metric math against cases worked out by hand."""
+import math
 
-from server import create_app
-from tests.helpers import TODAY, make_searcher
+import pytest
 
-
-def _samples(client) -> dict:
-    response = client.get("/metrics")
-    assert response.status_code == 200 and response.mimetype == "text/plain"
-    return {(s.name, tuple(sorted(s.labels.items()))): s.value
-            for family in text_string_to_metric_families(response.get_data(as_text=True)) for s in family.samples}
+from eval.metrics import abstention, first_relevant_rank, ndcg_at, percentile, recall_at, reciprocal_rank
 
 
-def test_requests_answers_and_the_live_figures_are_counted(index_root, config, hash_embedder):
-    app = create_app(config, searcher=make_searcher(index_root, hash_embedder, config), today=lambda: TODAY)
-    client = app.test_client()
-    for question in ("面霜保质期多久", "面霜保质期多久", "。。。？？？"):
-        assert client.post("/v1/suggest", json={"question": question}).status_code == 200
-    assert client.post("/v1/suggest/batch", json={"questions": ["发货要多久", "你好"]}).status_code == 200
-    assert client.post("/v1/suggest", json={"question": ""}).status_code == 400
-    found = _samples(client)
-    suggest = (("endpoint", "/v1/suggest"), ("status", "200"))
-    assert found[("kbs_requests_total", suggest)] == 3
-    assert found[("kbs_requests_total", (("endpoint", "/v1/suggest"), ("status", "400")))] == 1
-    assert found[("kbs_request_seconds_count", (("endpoint", "/v1/suggest"),))] == 4
-    answers = {labels: v for (name, labels), v in found.items() if name == "kbs_answers_total"}
-    assert sum(answers.values()) == 5
-    assert answers[(("endpoint", "suggest"), ("unconfident_reason", "no_words"))] == 1
-    assert answers[(("endpoint", "batch"), ("unconfident_reason", "greeting"))] == 1
-    assert found[("kbs_embedding_cache_hits_total", ())] >= 1, "the repeated question came from the cache"
-    assert found[("kbs_index_info", (("version", app.extensions["kbs_holder"].version),))] == 1
-    assert found[("kbs_reload_failures_total", ())] == 0
-    assert ("kbs_query_log_dropped_total", ()) in found
+def test_recall_at_k():
+    ranked = ["a", "b", "c", "d"]
+    assert recall_at(ranked, {"c"}, 1) == 0.0
+    assert recall_at(ranked, {"c"}, 3) == 1.0
+    assert recall_at(ranked, {"b", "x"}, 3) == 0.5
+    assert recall_at(ranked, set(), 3) == 0.0
 
 
-def test_two_apps_in_one_process_count_apart(index_root, config, hash_embedder):
-    apps = [create_app(config, searcher=make_searcher(index_root, hash_embedder, config),
-                       today=lambda: TODAY) for _ in range(2)]
-    apps[0].test_client().post("/v1/suggest", json={"question": "发货要多久"})
-    assert ("kbs_requests_total", (("endpoint", "/v1/suggest"), ("status", "200"))) \
-        not in _samples(apps[1].test_client())
+def test_reciprocal_rank_stops_at_k():
+    assert reciprocal_rank(["a", "b", "c"], {"b"}, 10) == 0.5
+    assert reciprocal_rank(["a", "b", "c"], {"c", "a"}, 10) == 1.0
+    assert reciprocal_rank(["a", "b", "c"], {"c"}, 2) == 0.0
+    assert first_relevant_rank(["a", "b", "c"], {"c", "b"}, 10) == 2
+    assert first_relevant_rank(["a", "b", "c"], {"c"}, 2) is None
+
+
+def test_ndcg_binary():
+    # relevant at ranks 1 and 3 of 2 relevant: (1 + 1/log2(4)) / (1 + 1/log2(3))
+    expected = (1 + 0.5) / (1 + 1 / math.log2(3))
+    assert ndcg_at(["r1", "x", "r2"], {"r1", "r2"}, 10) == pytest.approx(expected)
+    assert ndcg_at(["x", "r"], {"r"}, 10) == pytest.approx(1 / math.log2(3))
+    assert ndcg_at(["x"], {"r"}, 10) == 0.0
+
+
+def test_percentile_interpolates():
+    assert percentile([10, 20, 30, 40], 50) == 25
+    assert percentile([5], 95) == 5
+    assert percentile([1, 2, 3, 4, 5], 95) == pytest.approx(4.8)
+    assert percentile([], 50) == 0.0
+
+
+def test_abstention():
+    # questions:      no-ans no-ans no-ans answ  answ  answ  answ
+    no_answer = [True, True, True, False, False, False, False]
+    abstained = [True, True, False, True, False, False, False]
+    assert abstention(no_answer, abstained) == {
+        "abstain_precision": pytest.approx(2 / 3),
+        "abstain_recall": pytest.approx(2 / 3),
+        "false_abstain_rate": pytest.approx(1 / 4),
+    }
