@@ -51,6 +51,11 @@ CHANNEL_TIMEOUT_S = 30  # an idle keep-alive connection (between requests) is cl
 REFUSAL_LOG_EVERY_S = 60.0  # one warning per address and minute while it is over its cap
 
 
+def error_body(code: str, message: str) -> bytes:
+    """The one JSON error shape (``server.errors``) for the replies waitress writes without the app."""
+    return json.dumps({"error": {"code": code, "message": message}}).encode("utf-8")
+
+
 class JsonErrorTask(ErrorTask):
     def execute(self):
         error = self.request.error
@@ -58,7 +63,7 @@ class JsonErrorTask(ErrorTask):
         code = HTTP_CODES.get(error.code, "bad_request")
         if error.code == 413:
             message = f"the body is too large ({message})"
-        body = json.dumps({"error": {"code": code, "message": message}}).encode("utf-8")
+        body = error_body(code, message)
         self.status = f"{error.code} {error.reason}"
         self.response_headers.extend([("Content-Type", "application/json"), *SECURITY_HEADERS.items()])
         self.set_close_on_finish()
@@ -69,7 +74,7 @@ class JsonErrorTask(ErrorTask):
 def error_reply(status: str, code: str, message: str, *headers: tuple[str, str]) -> bytes:
     """A whole ``Connection: close`` response in the JSON error shape, for the replies written without a
     task (no worker thread is taken for a connection being dropped)."""
-    body = json.dumps({"error": {"code": code, "message": message}}).encode("utf-8")
+    body = error_body(code, message)
     lines = [f"HTTP/1.1 {status}", "Content-Type: application/json", f"Content-Length: {len(body)}",
              "Connection: close", *(f"{k}: {v}" for k, v in (*headers, *SECURITY_HEADERS.items()))]
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
