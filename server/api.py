@@ -135,11 +135,12 @@ def facets():
 def feedback():
     """A vote on an answer that was served: its request_id, one of its articles; one vote per (request,
     article, action): the same vote again is 200 with the first one's id."""
-    vote = payloads.feedback_vote(payloads.json_body(request), current.config().max_question_chars)
+    config = current.config()
+    vote = payloads.feedback_vote(payloads.json_body(request), config.max_question_chars)
     served = current.served().find(vote.request_id)
     if served is None:
         raise ApiError(404, "unknown_request", f"no answer with request_id {vote.request_id!r} was served here in "
-                                               f"the last {current.config().feedback_window_hours:g} hours")
+                                               f"the last {config.feedback_window_hours:g} hours")
     if vote.article_id is not None and vote.article_id not in served.article_ids:
         raise ApiError(422, "not_suggested", f"the answer {vote.request_id!r} did not suggest {vote.article_id!r}")
     event = FeedbackEvent(served.question, vote.action, vote.article_id, served.index_version, vote.request_id,
