@@ -162,6 +162,16 @@ def read_learned(kb: Path) -> tuple[Learned, list[Diagnostic], str]:
     return learned, found, digest.hexdigest()
 
 
+def learned_to_update(kb: Path) -> Learned:
+    """The learned data a step is about to add to: ValueError (nothing changed) when the file has an error, so that
+    an import or a feedback run never writes over an editor's half-finished edit."""
+    learned, problems, _ = read_learned(kb)
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:
+        raise ValueError(f"{errors[0]}: fix it before learning more (nothing was changed)")
+    return learned
+
+
 def _entry(raw, where: str, rel: str, found: list[Diagnostic]) -> Entry | None:
     def bad(message: str) -> None:
         found.append(Diagnostic(rel, 1, "error", f"{where}: {message}"))

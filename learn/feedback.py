@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-from indexer.learned import Entry, Learned, read_learned, wording_key, write_learned
+from indexer.learned import Entry, Learned, learned_to_update, wording_key, write_learned
 from indexer.parse import parse_kb
 from storage.feedback import COLUMNS, tied
 
@@ -140,10 +140,7 @@ def _credit(entries: list[Entry], tally: _Tally, support: int) -> None:
 def learn_from_feedback(kb: Path, rows: Iterable[tuple], cap: int,
                         dry_run: bool = False) -> tuple[FeedbackReport, Path | None]:
     """Recompute ``<kb>/_learned/``'s feedback counts from ``rows``; (report, the file written or None)."""
-    learned, problems, _ = read_learned(kb)
-    errors = [p for p in problems if p.severity == "error"]
-    if errors:
-        raise ValueError(f"{errors[0]}: fix it before learning more (nothing was changed)")
+    learned = learned_to_update(kb)
     articles = {a.id for a in parse_kb(kb).articles}
     report = fold_feedback(learned, rows, cap, articles)
     return report, None if dry_run else write_learned(kb, learned)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
-from indexer.learned import Learned, read_learned, write_learned
+from indexer.learned import Learned, learned_to_update, write_learned
 from retrieval.search import Searcher
 
 from .align import Pair, Settings, align
@@ -54,10 +54,7 @@ def import_sessions(kb: Path, sessions: list[Session], searcher: Searcher, setti
                     progress: Callable[[int], None] | None = None) -> ImportReport:
     """``before``: only sessions that started before that day (a time split's past)."""
     started = time.perf_counter()
-    learned, problems, _ = read_learned(kb)
-    errors = [p for p in problems if p.severity == "error"]
-    if errors:
-        raise ValueError(f"{errors[0]}: fix it before importing more (nothing was changed)")
+    learned = learned_to_update(kb)
     fresh = [s for s in sessions if s.key not in learned.imported
              and (before is None or s.messages[0].at.date() < before)]
     pairs: list[Pair] = []
